@@ -1,0 +1,109 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/gohost/gohost/host/config"
+	"github.com/gohost/gohost/host/listen"
+	"github.com/gohost/gohost/host/logs"
+	"github.com/gohost/gohost/host/master"
+)
+
+// Version is gohost's version, set by cmd/gohost.
+var Version = "dev"
+
+// Main runs gohost with cfg and returns the process exit code.
+func Main(cfg *config.Config) int {
+	elog, err := logs.OpenErrorLog(cfg.ErrorLogFile, cfg.LogLevel)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gohost: %v\n", err)
+		return master.ExitError
+	}
+	defer elog.Close()
+	if _, isWorker := os.LookupEnv(config.EnvWorkerID); isWorker {
+		return runWorker(cfg, elog)
+	}
+	return runMaster(cfg, elog)
+}
+
+// runMaster binds the listeners (or takes systemd's) and supervises workers.
+func runMaster(cfg *config.Config, elog *logs.ErrorLog) int {
+	// Workers inherit these signals' default handling unless we catch them
+	// early: a HUP or TERM during start-up must not kill the master.
+	early := make(chan os.Signal, 8)
+	signal.Notify(early, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTTIN, syscall.SIGTTOU, syscall.SIGUSR1)
+	lns, err := listen.FromSystemd()
+	if err == nil && len(lns) == 0 {
+		lns, err = listen.Listen(cfg.Bind)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gohost: %v\n", err)
+		return master.ExitError
+	}
+	files, err := listen.Files(lns)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gohost: %v\n", err)
+		return master.ExitError
+	}
+	for _, ln := range lns {
+		ln.Close() // the *os.File duplicates are what workers inherit
+	}
+	addrs := make([]string, len(lns))
+	for i, ln := range lns {
+		addrs[i] = displayAddr(ln.Addr().Network(), ln.Addr().String())
+	}
+	elog.Info(fmt.Sprintf("Starting gohost %s", Version))
+	elog.Info("Listening at: " + strings.Join(addrs, ", "))
+	elog.Info(fmt.Sprintf("Using %d workers × %d Python threads", cfg.Workers, cfg.Threads))
+	signal.Stop(early)
+	drainSignals(early)
+	return master.Run(master.Options{
+		Workers:           cfg.Workers,
+		GracefulTimeout:   cfg.GracefulTimeout,
+		Timeout:           cfg.Timeout,
+		MaxRequests:       cfg.MaxRequests,
+		MaxRequestsJitter: cfg.MaxRequestsJitter,
+		MaxWorkerMemoryMB: cfg.MaxWorkerMemoryMB,
+		Reload:            cfg.Reload,
+		ReloadExtraFiles:  cfg.ReloadExtraFiles,
+		PidFile:           cfg.PidFile,
+		Listeners:         files,
+		Log:               elog.Logger,
+		Reopen: func() {
+			if err := elog.Reopen(); err != nil {
+				elog.Error("reopen error log", "err", err)
+			}
+		},
+	})
+}
+
+func drainSignals(c chan os.Signal) {
+	for {
+		select {
+		case <-c:
+		default:
+			return
+		}
+	}
+}
+
+func displayAddr(network, addr string) string {
+	if network == "unix" {
+		return "unix:" + addr
+	}
+	return "http://" + addr
+}
+
+// exitCode maps a worker's start-up error to the protocol's exit codes.
+func exitCode(err error) int {
+	var load *appLoadError
+	if errors.As(err, &load) {
+		return master.ExitAppLoadError
+	}
+	return master.ExitWorkerBootError
+}

@@ -1,0 +1,159 @@
+package host
+
+import (
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gohost/gohost/environ"
+	"github.com/gohost/gohost/pybridge"
+	"github.com/gohost/gohost/server"
+)
+
+// pool is a worker process's Python threads. It is the server's Handler:
+// Serve hands the request to a free thread and waits until the response is
+// done, so the connection goroutine never touches Python.
+type pool struct {
+	interp *pybridge.Interpreter
+	env    *environ.Config
+	log    *slog.Logger
+
+	jobs  chan *job
+	slots []slot // one per thread: what it is running, for --timeout
+	wg    sync.WaitGroup
+
+	served atomic.Uint64 // requests completed
+	busy   atomic.Int32  // threads inside a request
+
+	// afterRequest is called by the thread that finished the request, with
+	// the number of requests served so far (for --max-requests).
+	afterRequest func(served uint64)
+}
+
+// job is one request waiting for (or being served by) a Python thread.
+type job struct {
+	w    *server.ResponseWriter
+	r    *server.Request
+	done chan struct{}
+}
+
+var jobPool = sync.Pool{New: func() any { return &job{done: make(chan struct{}, 1)} }}
+
+// slot records the request a thread is running. The watchdog reads it from
+// another goroutine.
+type slot struct {
+	started atomic.Int64 // unix nanos; 0 when idle
+	mu      sync.Mutex   // guards the request line below
+	method  string
+	uri     string
+}
+
+func (s *slot) begin(r *server.Request) {
+	s.mu.Lock()
+	s.method, s.uri = r.Method, r.RequestURI
+	s.mu.Unlock()
+	s.started.Store(time.Now().UnixNano())
+}
+
+func (s *slot) line() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.method + " " + s.uri
+}
+
+func newPool(interp *pybridge.Interpreter, threads int, env *environ.Config, log *slog.Logger) *pool {
+	return &pool{
+		interp: interp,
+		env:    env,
+		log:    log,
+		jobs:   make(chan *job),
+		slots:  make([]slot, threads),
+	}
+}
+
+// start launches the threads and returns when each has its Python thread
+// state, or the first error.
+func (p *pool) start() error {
+	errs := make(chan error, len(p.slots))
+	for i := range p.slots {
+		p.wg.Add(1)
+		go p.run(i, errs)
+	}
+	for range p.slots {
+		if err := <-errs; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// run is one Python thread: a goroutine locked to its OS thread for life,
+// because its PyThreadState belongs to that OS thread.
+func (p *pool) run(i int, started chan<- error) {
+	defer p.wg.Done()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	th, err := p.interp.NewThread()
+	started <- err
+	if err != nil {
+		return
+	}
+	defer th.Close()
+	ex := &exchange{log: p.log}
+	s := &p.slots[i]
+	for j := range p.jobs { // GIL: not held while waiting for work
+		r := j.r
+		s.begin(r)
+		p.busy.Add(1)
+
+		ex.reset(j.w, r)
+		vars := environ.Append(th.Vars(), r, p.env)
+		body, complete := r.Body.TakePrefetched()
+		th.Serve(ex, vars, body, complete)
+
+		p.busy.Add(-1)
+		s.started.Store(0)
+		n := p.served.Add(1)
+		j.done <- struct{}{}
+		if p.afterRequest != nil {
+			p.afterRequest(n)
+		}
+	}
+}
+
+// Serve implements server.Handler.
+func (p *pool) Serve(w *server.ResponseWriter, r *server.Request) {
+	j := jobPool.Get().(*job)
+	j.w, j.r = w, r
+	p.jobs <- j
+	<-j.done
+	j.w, j.r = nil, nil
+	jobPool.Put(j)
+}
+
+// close stops the threads once no Serve is running (after the server's
+// Shutdown) and waits for them to delete their thread states.
+func (p *pool) close() {
+	close(p.jobs)
+	p.wg.Wait()
+}
+
+// overdue returns the request line and age of the longest-running request
+// older than limit, if any.
+func (p *pool) overdue(limit time.Duration) (line string, age time.Duration, ok bool) {
+	now := time.Now().UnixNano()
+	for i := range p.slots {
+		s := &p.slots[i]
+		st := s.started.Load()
+		if st == 0 {
+			continue
+		}
+		if a := time.Duration(now - st); a > limit && a > age {
+			age, ok = a, true
+			line = s.line()
+		}
+	}
+	return line, age, ok
+}

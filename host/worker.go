@@ -1,0 +1,235 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gohost/gohost/environ"
+	"github.com/gohost/gohost/host/config"
+	"github.com/gohost/gohost/host/logs"
+	"github.com/gohost/gohost/host/master"
+	"github.com/gohost/gohost/server"
+)
+
+// finalizeTimeout bounds Python's finalisation at exit: an app thread that
+// never ends must not keep a stopping worker alive.
+const finalizeTimeout = 5 * time.Second
+
+// runWorker is a worker process: Python, the thread pool and the HTTP
+// server on the listeners inherited from the master.
+func runWorker(cfg *config.Config, elog *logs.ErrorLog) int {
+	id, lns, ctl, _, err := master.WorkerFromEnv()
+	if err != nil {
+		elog.Error("worker boot failed", "err", err)
+		return master.ExitWorkerBootError
+	}
+	defer ctl.Close()
+	log := elog.Logger
+	log.Info(fmt.Sprintf("Booting worker %d with pid: %d", id, os.Getpid()))
+
+	interp, err := startPython(cfg, elog)
+	if err != nil {
+		reportLoadError(elog, err)
+		ctl.Exiting(err.Error())
+		return exitCode(err)
+	}
+	if cfg.Reload {
+		ctl.Watch(interp.AppFiles()...)
+	}
+
+	envCfg := environ.NewConfig()
+	envCfg.RootPath = cfg.RootPath
+	if envCfg.RootPath == "" {
+		envCfg.RootPath = os.Getenv("SCRIPT_NAME") // gunicorn honours it too
+	}
+	envCfg.ForwardedAllowIPs = cfg.ForwardedAllowIPs
+	if err := envCfg.Prepare(); err != nil {
+		elog.Error("worker boot failed", "err", err)
+		return master.ExitWorkerBootError
+	}
+
+	p := newPool(interp, cfg.Threads, envCfg, log)
+	if err := p.start(); err != nil {
+		elog.Error("worker boot failed", "err", err)
+		return master.ExitWorkerBootError
+	}
+	var recycleOnce sync.Once
+	if max := ctl.MaxRequests(); max > 0 {
+		p.afterRequest = func(n uint64) {
+			if n >= uint64(max) {
+				recycleOnce.Do(func() { ctl.Recycle(fmt.Sprintf("max-requests %d reached", max)) })
+			}
+		}
+	}
+
+	access, err := openAccessLog(cfg)
+	if err != nil {
+		elog.Error("worker boot failed", "err", err)
+		return master.ExitWorkerBootError
+	}
+	srv := server.New(serverConfig(cfg, elog, access), p)
+	for _, ln := range lns {
+		go func(ln net.Listener) {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, server.ErrServerClosed) {
+				log.Error("serve", "addr", ln.Addr().String(), "err", err)
+			}
+		}(ln)
+	}
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGHUP)
+	ctx, stopHeartbeat := context.WithCancel(context.Background())
+	defer stopHeartbeat()
+	ctl.Ready()
+	go ctl.RunHeartbeat(ctx, time.Second, func() (uint64, int) { return p.served.Load(), int(p.busy.Load()) })
+
+	watchdog := time.NewTicker(time.Second)
+	defer watchdog.Stop()
+	graceful := true
+	reason := ""
+loop:
+	for {
+		select {
+		case sig := <-sigs:
+			switch sig {
+			case syscall.SIGUSR1:
+				reopenLogs(elog, access)
+				continue
+			case syscall.SIGHUP:
+				continue // reload is the master's business
+			case syscall.SIGTERM:
+				reason = "TERM"
+			default:
+				reason, graceful = sig.String(), false
+			}
+			break loop
+		case <-ctl.MasterGone():
+			reason = "master gone"
+			break loop
+		case <-watchdog.C:
+			if cfg.Timeout <= 0 {
+				continue
+			}
+			if line, age, late := p.overdue(cfg.Timeout); late {
+				reportTimeout(elog, interp.DumpStacks(), line, age, cfg.Timeout)
+				ctl.Exiting("timeout")
+				return master.ExitWorkerTimeout
+			}
+		}
+	}
+
+	log.Info(fmt.Sprintf("Worker exiting (pid: %d): %s", os.Getpid(), reason))
+	if graceful {
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.GracefulTimeout)
+		srv.Shutdown(sctx)
+		cancel()
+	} else {
+		srv.Close()
+	}
+	stopHeartbeat()
+	p.close()
+	finalized := make(chan struct{})
+	go func() { interp.Close(); close(finalized) }()
+	select {
+	case <-finalized:
+	case <-time.After(finalizeTimeout):
+		log.Warn("Python finalisation did not finish; exiting anyway")
+	}
+	if access != nil {
+		access.Close()
+	}
+	return master.ExitOK
+}
+
+func serverConfig(cfg *config.Config, elog *logs.ErrorLog, access *logs.AccessLogger) server.Config {
+	sc := server.Config{
+		LimitRequestLine:      cfg.LimitRequestLine,
+		LimitRequestFields:    cfg.LimitRequestFields,
+		LimitRequestFieldSize: cfg.LimitRequestFieldSize,
+		LimitRequestBody:      cfg.LimitRequestBody,
+		BodyPrefetch:          cfg.BodyPrefetch,
+		ReadHeaderTimeout:     cfg.ReadHeaderTimeout,
+		BodyReadTimeout:       cfg.BodyReadTimeout,
+		WriteTimeout:          cfg.WriteTimeout,
+		KeepAliveTimeout:      cfg.KeepAlive,
+		MaxConnections:        cfg.MaxConnections,
+		ServerHeader:          cfg.ServerHeader,
+		ErrorLog:              elog.Logger,
+	}
+	if access != nil {
+		pid := os.Getpid()
+		sc.AccessLog = func(e *server.AccessEntry) {
+			r := e.Request
+			access.Log(&logs.AccessRecord{
+				Start:         r.Received,
+				Duration:      e.Duration,
+				RemoteAddr:    addrString(r.RemoteAddr),
+				Method:        r.Method,
+				Path:          r.Path,
+				Query:         r.RawQuery,
+				Proto:         r.Proto,
+				Status:        e.Status,
+				Bytes:         e.BodySent,
+				RequestHeader: func(name string) string { return headerValue(r.Header, name) },
+				PID:           pid,
+			})
+		}
+	}
+	return sc
+}
+
+func openAccessLog(cfg *config.Config) (*logs.AccessLogger, error) {
+	if cfg.AccessLogFile == "" {
+		return nil, nil
+	}
+	return logs.OpenAccessLog(cfg.AccessLogFile, cfg.AccessLogFormat)
+}
+
+func reopenLogs(elog *logs.ErrorLog, access *logs.AccessLogger) {
+	if err := elog.Reopen(); err != nil {
+		elog.Error("reopen error log", "err", err)
+	}
+	if access != nil {
+		if err := access.Reopen(); err != nil {
+			elog.Error("reopen access log", "err", err)
+		}
+	}
+}
+
+// reportTimeout logs what a request past --timeout was doing, like
+// faulthandler, before the worker exits to be replaced.
+func reportTimeout(elog *logs.ErrorLog, stacks, line string, age, limit time.Duration) {
+	elog.Error(fmt.Sprintf("WORKER TIMEOUT (pid: %d): request %q has run %.1fs (--timeout %s); Python stacks:\n%s",
+		os.Getpid(), line, age.Seconds(), limit, stacks))
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	if a.Network() == "unix" {
+		return ""
+	}
+	return a.String()
+}
+
+func headerValue(h []server.HeaderField, name string) string {
+	var out string
+	for _, f := range h {
+		if strings.EqualFold(f.Name, name) {
+			if out != "" {
+				out += ", "
+			}
+			out += f.Value
+		}
+	}
+	return out
+}

@@ -1,0 +1,1 @@
+"""Example Flask application served by gohost (see app.py)."""

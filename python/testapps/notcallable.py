@@ -1,0 +1,3 @@
+"""Deliberately broken: the application object is not callable."""
+
+application = 42

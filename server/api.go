@@ -1,0 +1,99 @@
+package server
+
+import (
+	"log/slog"
+	"net"
+	"time"
+)
+
+// HeaderField is one header line, name and value exactly as received (or as
+// the application gave them for a response). Order and duplicates are kept.
+type HeaderField struct {
+	Name  string
+	Value string
+}
+
+// Request is one parsed HTTP/1.x request, handed to a Handler once its head
+// (request line and header fields) is complete and valid. The body may still
+// be arriving: read it through Body.
+type Request struct {
+	Method     string // e.g. "GET"; a valid token, case-sensitive
+	RequestURI string // the request-target exactly as sent
+	// Path is the raw (still percent-encoded) path of the target: for
+	// origin-form "/a%20b?x" it is "/a%20b"; for absolute-form
+	// "http://h/a?x" it is "/a"; for asterisk-form it is "*".
+	Path       string
+	RawQuery   string // what follows the first '?', raw; "" when none
+	Proto      string // "HTTP/1.1" or "HTTP/1.0"
+	ProtoMinor int    // 1 or 0
+	// Header holds every field line in the order received, names with the
+	// case the client used. Hop-by-hop fields are included.
+	Header []HeaderField
+	// Host is the authority: from an absolute-form target if there was one,
+	// else the Host header ("" only on HTTP/1.0 without Host).
+	Host string
+	// ContentLength is the declared body length, 0 when there is no body,
+	// and -1 when the body is chunked.
+	ContentLength int64
+	Body          *Body
+	RemoteAddr    net.Addr
+	LocalAddr     net.Addr
+	TLS           bool      // the connection is TLS
+	Close         bool      // the connection will close after this response
+	Received      time.Time // when the first byte of the request line arrived
+}
+
+// Handler serves one request. It must call w.Start exactly once (or the
+// server answers 500) and may then Write body bytes. When Serve returns the
+// server completes the response, drains any unread body (bounded) and either
+// reads the next request on the connection or closes it.
+type Handler interface {
+	Serve(w *ResponseWriter, r *Request)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(w *ResponseWriter, r *Request)
+
+// Serve calls f(w, r).
+func (f HandlerFunc) Serve(w *ResponseWriter, r *Request) { f(w, r) }
+
+// AccessEntry is what the server knows about a finished request, for the
+// access log and metrics.
+type AccessEntry struct {
+	Request  *Request
+	Status   int   // status code sent (0 when nothing was sent)
+	BodySent int64 // response body bytes written to the client
+	Duration time.Duration
+}
+
+// Config holds the limits and timeouts of a Server. Zero values mean the
+// documented default (see DefaultConfig), never "unlimited", except where
+// a field says so.
+type Config struct {
+	// Limits compatible with gunicorn's flags of the same names.
+	LimitRequestLine      int   // max bytes of the request line; 0 = unlimited; default 4094 (414 beyond)
+	LimitRequestFields    int   // max header fields; default 100 (431 beyond)
+	LimitRequestFieldSize int   // max bytes of one header line; default 8190 (431 beyond)
+	LimitRequestBody      int64 // max body bytes; 0 = unlimited (413 beyond)
+
+	// BodyPrefetch is how many body bytes are read into memory before the
+	// handler is called, so that a slow uploader of a small body never holds
+	// a Python thread. Bodies with "Expect: 100-continue" are not prefetched.
+	BodyPrefetch int // default 256 KiB; -1 disables
+
+	ReadHeaderTimeout time.Duration // whole request head; default 10s (slowloris)
+	BodyReadTimeout   time.Duration // each body read waits at most this; default 60s
+	WriteTimeout      time.Duration // each response write waits at most this; default 60s
+	KeepAliveTimeout  time.Duration // idle time between requests; default 5s
+	MaxConnections    int           // concurrent connections; default 10000; extra ones wait in the backlog
+
+	ServerHeader string // value of the Server header; default "gohost"
+
+	ErrorLog  *slog.Logger       // nil = slog.Default()
+	AccessLog func(*AccessEntry) // nil = none; called after each response
+
+	// ConnState, when set, is called on every connection state change (see
+	// ConnState), from the connection's goroutine (or Shutdown's). It must
+	// not block.
+	ConnState func(net.Conn, ConnState)
+}

@@ -1,0 +1,243 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Server serves HTTP/1.x on the listeners given to Serve. Its methods are
+// safe for concurrent use.
+type Server struct {
+	cfg        Config // defaults filled; read-only after New
+	h          Handler
+	log        *slog.Logger
+	serverLine []byte // "Server: <cfg.ServerHeader>\r\n"
+
+	sem    chan struct{} // one token per open connection (MaxConnections)
+	active atomic.Int64  // handlers running
+
+	inShutdown atomic.Bool   // set by Shutdown and Close, never cleared
+	done       chan struct{} // closed with inShutdown: wakes Serve
+	doneOnce   sync.Once
+	connGone   chan struct{} // receives (non-blocking) when a conn is untracked
+
+	mu        sync.Mutex // guards listeners and conns
+	listeners map[*net.Listener]struct{}
+	conns     map[*conn]struct{}
+}
+
+// New returns a Server that passes requests to h. Zero fields of cfg get
+// their defaults (see Config).
+func New(cfg Config, h Handler) *Server {
+	cfg = cfg.withDefaults()
+	return &Server{
+		cfg:        cfg,
+		h:          h,
+		log:        cfg.ErrorLog,
+		serverLine: []byte("Server: " + cfg.ServerHeader + "\r\n"),
+		sem:        make(chan struct{}, cfg.MaxConnections),
+		done:       make(chan struct{}),
+		connGone:   make(chan struct{}, 1),
+		listeners:  make(map[*net.Listener]struct{}),
+		conns:      make(map[*conn]struct{}),
+	}
+}
+
+// Config returns the server's configuration, defaults filled in.
+func (s *Server) Config() Config { return s.cfg }
+
+// ActiveRequests returns the number of requests whose handler is running.
+func (s *Server) ActiveRequests() int { return int(s.active.Load()) }
+
+func (s *Server) shuttingDown() bool { return s.inShutdown.Load() }
+
+func (s *Server) stateHook(c net.Conn, st ConnState) {
+	if s.cfg.ConnState != nil {
+		s.cfg.ConnState(c, st)
+	}
+}
+
+// Serve accepts connections on l and serves each on its own goroutine,
+// until Shutdown or Close (then it returns ErrServerClosed) or a permanent
+// accept error. At most MaxConnections connections are open at once: while
+// the server is full it stops accepting, and new clients wait in the
+// listen backlog. Temporary accept errors (out of file descriptors, ...)
+// are retried with a growing delay. Serve closes l when it returns.
+func (s *Server) Serve(l net.Listener) error {
+	if !s.trackListener(&l, true) {
+		l.Close()
+		return ErrServerClosed
+	}
+	defer s.trackListener(&l, false)
+	defer l.Close()
+
+	var delay time.Duration
+	for {
+		select {
+		case s.sem <- struct{}{}:
+		case <-s.done:
+			return ErrServerClosed
+		}
+		rwc, err := l.Accept()
+		if err != nil {
+			<-s.sem
+			if s.shuttingDown() {
+				return ErrServerClosed
+			}
+			if !temporaryAcceptError(err) {
+				return err
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept error; retrying", "err", err, "delay", delay)
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-s.done:
+				t.Stop()
+				return ErrServerClosed
+			}
+			continue
+		}
+		delay = 0
+		c := newConn(s, rwc)
+		if !s.trackConn(c) {
+			rwc.Close()
+			c.release()
+			<-s.sem
+			return ErrServerClosed
+		}
+		go c.serve()
+	}
+}
+
+// temporaryAcceptError reports whether an Accept error is worth retrying:
+// resource exhaustion or a connection that died in the backlog.
+func temporaryAcceptError(err error) bool {
+	switch {
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE),
+		errors.Is(err, syscall.ENOBUFS), errors.Is(err, syscall.ENOMEM),
+		errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EAGAIN), errors.Is(err, syscall.EINTR),
+		errors.Is(err, syscall.EPROTO), errors.Is(err, syscall.EPERM):
+		return true
+	}
+	var te interface{ Temporary() bool }
+	if errors.As(err, &te) && te.Temporary() {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func (s *Server) trackListener(l *net.Listener, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.shuttingDown() {
+			return false
+		}
+		s.listeners[l] = struct{}{}
+	} else {
+		delete(s.listeners, l)
+	}
+	return true
+}
+
+func (s *Server) trackConn(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shuttingDown() {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+// untrackConn forgets c and frees its MaxConnections token.
+func (s *Server) untrackConn(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	<-s.sem
+	select {
+	case s.connGone <- struct{}{}:
+	default:
+	}
+}
+
+// beginShutdown stops Serve and closes the listeners.
+func (s *Server) beginShutdown() error {
+	s.inShutdown.Store(true)
+	s.doneOnce.Do(func() { close(s.done) })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var err error
+	for l := range s.listeners {
+		if cerr := (*l).Close(); cerr != nil && err == nil && !errors.Is(cerr, net.ErrClosed) {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// Shutdown stops the server gracefully: it stops accepting, closes idle
+// connections (between requests) at once, lets every other connection
+// finish its current response (sent with "Connection: close" if its head is
+// not out yet) and then close, and waits for them. When ctx ends first, the
+// remaining connections are closed at once (their handlers' next writes
+// fail) and ctx's error is returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	lerr := s.beginShutdown()
+	poll := time.NewTicker(100 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		if s.closeIdleConns() {
+			return lerr
+		}
+		select {
+		case <-ctx.Done():
+			s.closeAllConns()
+			return ctx.Err()
+		case <-s.connGone:
+		case <-poll.C:
+		}
+	}
+}
+
+// Close closes the listeners and every connection at once.
+func (s *Server) Close() error {
+	err := s.beginShutdown()
+	s.closeAllConns()
+	return err
+}
+
+// closeIdleConns closes the connections waiting for a request and reports
+// whether no connection is left at all.
+func (s *Server) closeIdleConns() (none bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		for _, from := range [...]ConnState{StateNew, StateIdle} {
+			if c.state.CompareAndSwap(int32(from), int32(StateClosed)) {
+				s.stateHook(c.rwc, StateClosed)
+				c.rwc.Close()
+				break
+			}
+		}
+	}
+	return len(s.conns) == 0
+}
+
+func (s *Server) closeAllConns() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.rwc.Close()
+	}
+}
