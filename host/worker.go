@@ -119,7 +119,7 @@ loop:
 				continue
 			}
 			if line, age, late := p.overdue(cfg.Timeout); late {
-				reportTimeout(elog, interp.DumpStacks(), line, age, cfg.Timeout)
+				reportTimeout(elog, dumpStacks(interp), line, age, cfg.Timeout)
 				ctl.Exiting("timeout")
 				return master.ExitWorkerTimeout
 			}
@@ -209,6 +209,21 @@ func reopenLogs(elog *logs.ErrorLog, access *logs.AccessLogger) {
 func reportTimeout(elog *logs.ErrorLog, stacks, line string, age, limit time.Duration) {
 	elog.Error(fmt.Sprintf("WORKER TIMEOUT (pid: %d): request %q has run %.1fs (--timeout %s); Python stacks:\n%s",
 		os.Getpid(), line, age.Seconds(), limit, stacks))
+}
+
+// stackDumpWait bounds the wait for the GIL when dumping stacks: C code that
+// never releases it must not stop the worker from being replaced.
+const stackDumpWait = 3 * time.Second
+
+func dumpStacks(interp interface{ DumpStacks() string }) string {
+	out := make(chan string, 1)
+	go func() { out <- interp.DumpStacks() }()
+	select {
+	case s := <-out:
+		return s
+	case <-time.After(stackDumpWait):
+		return "(unavailable: the GIL was not released within 3s — the request is stuck in C code holding it)"
+	}
 }
 
 func addrString(a net.Addr) string {

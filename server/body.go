@@ -215,6 +215,9 @@ func (b *Body) prefetch(max int) error {
 			}
 			k, err := b.readWire(buf[len(buf):min(cap(buf), max)])
 			buf = buf[:len(buf)+k]
+			if err == io.EOF {
+				break // empty rest: wireDone is set
+			}
 			if err != nil {
 				b.pre = buf
 				return err

@@ -234,7 +234,7 @@ func (c *conn) finishRequest() (keepAlive bool) {
 		}
 		s.cfg.AccessLog(&c.access)
 	}
-	keepAlive = !w.closeAfter
+	keepAlive = !w.closeAfter && c.body.err == nil // a body error leaves the framing unknown
 	if keepAlive && c.body.unread() {
 		// Unread body left on the wire: read and discard a bounded amount,
 		// or give up on the connection.

@@ -261,10 +261,13 @@ func (s *setting) assign(c *Config, v any, extend bool) {
 	case *time.Duration:
 		*p = v.(time.Duration)
 	case *[]string:
-		if extend {
-			*p = append(*p, v.([]string)...)
-		} else {
-			*p = slices.Clone(v.([]string))
+		switch l := v.([]string); {
+		case extend:
+			*p = append(*p, l...)
+		case len(l) == 0:
+			*p = nil
+		default:
+			*p = slices.Clone(l)
 		}
 	default:
 		panic(fmt.Sprintf("config: setting %s has field type %T", s.name, p))
@@ -303,15 +306,19 @@ func (s *setting) display(c *Config) string {
 	switch p := s.field(c).(type) {
 	case *string:
 		return *p
-	case *bool:
-		return ""
 	case *[]string:
 		return strings.Join(*p, ",")
 	case *time.Duration:
+		if *p == 0 {
+			return ""
+		}
 		if *p%time.Second == 0 {
 			return strconv.FormatInt(int64(*p/time.Second), 10)
 		}
 		return p.String()
 	}
-	return s.format(c)
+	if v := s.format(c); v != "0" && v != "false" {
+		return v
+	}
+	return ""
 }

@@ -265,7 +265,7 @@ func load(addr string, keepAlive, fresh, perClient int, pace time.Duration) load
 		res = loadResult{pids: map[int]int{}}
 		wg  sync.WaitGroup
 	)
-	client := func(c *http.Client) {
+	client := func(kind string, c *http.Client) {
 		defer wg.Done()
 		for range perClient {
 			resp, err := c.Get("http://" + addr + "/")
@@ -279,7 +279,7 @@ func load(addr string, keepAlive, fresh, perClient int, pace time.Duration) load
 			}
 			mu.Lock()
 			if err != nil {
-				res.failed = append(res.failed, err.Error())
+				res.failed = append(res.failed, time.Now().Format("15:04:05.000")+" "+kind+": "+err.Error())
 			} else {
 				res.ok++
 				res.pids[pidOf(string(body))]++
@@ -290,11 +290,11 @@ func load(addr string, keepAlive, fresh, perClient int, pace time.Duration) load
 	}
 	for range keepAlive {
 		wg.Add(1)
-		go client(&http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1}})
+		go client("keep-alive", &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1}})
 	}
 	for range fresh {
 		wg.Add(1)
-		go client(&http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}})
+		go client("new-conn", &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}})
 	}
 	wg.Wait()
 	return res

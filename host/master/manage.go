@@ -56,11 +56,12 @@ func (m *master) manage(now time.Time) {
 }
 
 // genWorkers returns generation g's workers that are starting or ready, oldest
-// first.
+// first. A worker reaped but not yet finalized counts too: what its death
+// means (respawn, failed reload, halt) is not decided yet.
 func (m *master) genWorkers(g int) []*worker {
 	var ws []*worker
 	for _, w := range m.workers {
-		if w.gen == g && (w.state == workerStarting || w.state == workerReady) {
+		if w.gen == g && (w.state == workerStarting || w.state == workerReady || w.state == workerExited && w.stopSig == 0) {
 			ws = append(ws, w)
 		}
 	}

@@ -82,10 +82,12 @@ func main() {
 		time.Sleep(time.Duration(ms) * time.Millisecond)
 	}
 
-	srv := &http.Server{Handler: http.HandlerFunc(handle), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: http.HandlerFunc(handle), ReadHeaderTimeout: 10 * time.Second,
+		ConnState: trackConn}
 	for _, ln := range lns {
 		go func(ln net.Listener) {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			err := srv.Serve(ln)
+			if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 				fmt.Fprintln(os.Stderr, "fakeworker: serve:", err)
 				os.Exit(1)
 			}
@@ -106,7 +108,7 @@ func main() {
 		case s := <-sigs:
 			switch s {
 			case syscall.SIGTERM:
-				srv.Shutdown(context.Background()) // the master bounds it with SIGKILL
+				gracefulStop(srv, lns) // the master bounds it with SIGKILL
 				ctl.Exiting("graceful stop")
 				os.Exit(0)
 			case syscall.SIGQUIT, syscall.SIGINT:
@@ -117,10 +119,66 @@ func main() {
 				fmt.Fprintf(os.Stderr, "fakeworker %d: reopening logs\n", id)
 			}
 		case <-ctl.MasterGone():
-			srv.Shutdown(context.Background())
+			gracefulStop(srv, lns)
 			os.Exit(0)
 		}
 	}
+}
+
+// open counts connections that are new (accepted, request not read yet) or
+// active: the ones a graceful stop must not cut.
+var open atomic.Int64
+
+func trackConn(c net.Conn, s http.ConnState) {
+	switch s {
+	case http.StateNew:
+		open.Add(1)
+	case http.StateIdle, http.StateHijacked:
+		open.Add(-1)
+	case http.StateActive:
+		// New → Active keeps the count; Idle → Active takes it back.
+		if wasIdle(c) {
+			open.Add(1)
+		}
+	case http.StateClosed:
+		if !wasIdle(c) {
+			open.Add(-1)
+		}
+	}
+	if s == http.StateIdle {
+		idleMu.Lock()
+		idle[c] = true
+		idleMu.Unlock()
+	}
+}
+
+var (
+	idleMu sync.Mutex
+	idle   = map[net.Conn]bool{}
+)
+
+// wasIdle reports whether c was idle and forgets that.
+func wasIdle(c net.Conn) bool {
+	idleMu.Lock()
+	defer idleMu.Unlock()
+	was := idle[c]
+	delete(idle, c)
+	return was
+}
+
+// gracefulStop is what a gohost worker does on TERM: stop accepting, let
+// every accepted connection's request finish (net/http's Shutdown would
+// drop a request read after it began), then close the idle keep-alive
+// connections.
+func gracefulStop(srv *http.Server, lns []net.Listener) {
+	for _, ln := range lns {
+		ln.Close()
+	}
+	srv.SetKeepAlivesEnabled(false) // responses in flight say Connection: close
+	for open.Load() > 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	srv.Close()
 }
 
 func handle(w http.ResponseWriter, r *http.Request) {
