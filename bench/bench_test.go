@@ -294,6 +294,11 @@ func TestChartDraws(t *testing.T) {
 	if b := img.Bounds(); b.Dx() < 800 || b.Dy() < 400 {
 		t.Errorf("chart size %v", b)
 	}
+	for _, c := range []struct{ v, step, top float64 }{{43000, 10000, 50000}, {27000, 10000, 30000}, {108, 50, 150}, {20000, 5000, 20000}} {
+		if step, top := axis(c.v); step != c.step || top != c.top {
+			t.Errorf("axis(%v) = %v %v, want %v %v", c.v, step, top, c.step, c.top)
+		}
+	}
 	if niceMax(43000) != 50000 || niceMax(0) != 1 || niceMax(120) != 200 || niceMax(2400) != 2500 {
 		t.Errorf("niceMax: %v %v %v %v", niceMax(43000), niceMax(0), niceMax(120), niceMax(2400))
 	}

@@ -58,18 +58,35 @@ func fillRect(img draw.Image, r image.Rectangle, c color.Color) {
 	draw.Draw(img, r, image.NewUniform(c), image.Point{}, draw.Src)
 }
 
-// niceMax rounds v up to 1, 2 or 5 times a power of ten.
+// niceMax rounds v up to 1, 2, 2.5 or 5 times a power of ten.
 func niceMax(v float64) float64 {
 	if v <= 0 {
 		return 1
 	}
 	p := math.Pow(10, math.Floor(math.Log10(v)))
 	for _, m := range []float64{1, 2, 2.5, 5, 10} {
-		if m*p >= v {
+		if m*p >= v*(1-1e-12) {
 			return m * p
 		}
 	}
 	return 10 * p
+}
+
+// axis picks a round step and a top for values up to v: at most 5 steps of
+// 1, 2 or 5 times a power of ten.
+func axis(v float64) (step, top float64) {
+	if v <= 0 {
+		return 0.25, 1
+	}
+	raw := v / 5
+	p := math.Pow(10, math.Floor(math.Log10(raw)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*p >= raw*(1-1e-12) {
+			step = m * p
+			break
+		}
+	}
+	return step, step * math.Ceil(v/step-1e-9)
 }
 
 func drawChart(rf *resultsFile) *image.RGBA {
@@ -125,17 +142,27 @@ func drawPanel(img *image.RGBA, m *matrix, w workloadInfo, r image.Rectangle) {
 	drawText(img, r.Min.X+8, r.Min.Y+16, w.Title, colText)
 	plot := image.Rect(r.Min.X+56, r.Min.Y+40, r.Max.X-12, r.Max.Y-40)
 
-	maxV := 0.0
+	// The scale follows the WSGI servers; a pure-Go ceiling far above them
+	// (Flask, Django) is drawn as a broken bar so it does not flatten them.
+	maxAll, maxPy := 0.0, 0.0
 	for _, s := range info.Servers {
-		if c := m.okCell(s.Name, w.Name); c != nil && c.RPS > maxV {
-			maxV = c.RPS
+		if c := m.okCell(s.Name, w.Name); c != nil {
+			maxAll = math.Max(maxAll, c.RPS)
+			if s.Name != srvCeiling {
+				maxPy = math.Max(maxPy, c.RPS)
+			}
 		}
 	}
-	top := niceMax(maxV * 1.08)
+	scaleMax := maxAll
+	if maxPy > 0 && maxAll > 2*maxPy {
+		scaleMax = maxPy * 1.3
+	}
+	step, top := axis(scaleMax * 1.08)
+	ticks := int(math.Round(top / step))
 	// Grid and y labels.
-	for k := 0; k <= 4; k++ {
-		v := top * float64(k) / 4
-		y := plot.Max.Y - int(float64(plot.Dy())*float64(k)/4)
+	for k := 0; k <= ticks; k++ {
+		v := step * float64(k)
+		y := plot.Max.Y - int(float64(plot.Dy())*v/top)
 		fillRect(img, image.Rect(plot.Min.X, y, plot.Max.X, y+1), colGrid)
 		lbl := fmtNum(v)
 		if k == 0 {
@@ -171,7 +198,15 @@ func drawPanel(img *image.RGBA, m *matrix, w workloadInfo, r image.Rectangle) {
 		if h < 1 && c.RPS > 0 {
 			h = 1
 		}
+		broken := h > plot.Dy()
+		if broken {
+			h = plot.Dy()
+		}
 		fillRect(img, image.Rect(bx, plot.Max.Y-h, bx+barW, plot.Max.Y), col)
+		if broken { // a white gap marks the axis break
+			y := plot.Min.Y + plot.Dy()/5
+			fillRect(img, image.Rect(bx-2, y, bx+barW+2, y+5), colBG)
+		}
 		lbl := fmtNum(c.RPS)
 		if c.TotalErrors() > 0 {
 			lbl += "!"

@@ -50,7 +50,8 @@ type harness struct {
 	cfg        config
 	root       string
 	tmp        string
-	env        []string
+	env        []string // helper commands
+	serverEnv  []string // servers, before a workload's own Env
 	gohostBin  string
 	gohostWhy  string
 	ceilingBin string
@@ -205,9 +206,21 @@ func run(ctx context.Context, cfg config, root string) int {
 	}
 	defer os.RemoveAll(tmp)
 	h := &harness{cfg: cfg, root: root, tmp: tmp}
-	h.env = append(os.Environ(),
+	// Servers get the caller's environment without GOHOST_* (which would
+	// configure gohost alone, and which gohost rejects when unknown).
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GOHOST_") {
+			h.serverEnv = append(h.serverEnv, kv)
+		}
+	}
+	db := filepath.Join(tmp, "django.sqlite3")
+	h.serverEnv = append(h.serverEnv,
 		"PYTHONPYCACHEPREFIX="+filepath.Join(tmp, "pycache"), // keep __pycache__ out of the tree
-		"GOHOST_DJANGO_DB="+filepath.Join(tmp, "django.sqlite3"),
+		"BENCH_DJANGO_DB="+db,
+	)
+	// Helper commands (Django setup) get the demo project's own variables.
+	h.env = append(append([]string{}, h.serverEnv...),
+		"GOHOST_DJANGO_DB="+db,
 		"GOHOST_DJANGO_STATIC_ROOT="+filepath.Join(tmp, "static"),
 	)
 	_ = os.MkdirAll(filepath.Join(tmp, "logs"), 0o755)
@@ -322,7 +335,7 @@ func (h *harness) prepare(ctx context.Context, servers []*serverDef, workloads [
 			}
 		}
 		if w.Reference {
-			body, ctype, err := reference(ctx, h.root, w, h.env)
+			body, ctype, err := reference(ctx, h.root, w, append(append([]string{}, h.serverEnv...), w.Env...))
 			if err != nil {
 				errs[w.Name] = err
 				continue
@@ -410,7 +423,7 @@ func (h *harness) runCell(ctx context.Context, srv *serverDef, w *workload) *cel
 		return c
 	}
 	if cmd.Env == nil {
-		cmd.Env = h.env
+		cmd.Env = append(append([]string{}, h.serverEnv...), w.Env...)
 	}
 	if cmd.Dir == "" {
 		cmd.Dir = h.root

@@ -35,7 +35,8 @@ type workload struct {
 	Body        []byte // request body (upload)
 	ContentType string // of the request body
 
-	FewConns bool // driven with -stream-connections instead of -connections
+	FewConns bool     // driven with -stream-connections instead of -connections
+	Env      []string // extra environment of the servers
 
 	// What a correct response is: exactly WantBody, or a body whose sha256 is
 	// WantSHA and whose length is WantLen.
@@ -93,6 +94,7 @@ func sha256hex(b []byte) string {
 type djangoProject struct {
 	Dir, App, Path string
 	Setup          []string // command, run from the repo root
+	Env            []string // extra environment of the servers (and the reference run)
 	Real           bool
 }
 
@@ -102,6 +104,10 @@ func findDjango(root string) djangoProject {
 		return djangoProject{
 			Dir: "python/djangoproject", App: "djangoproject.wsgi:application", Path: "/api/notes/",
 			Setup: []string{"bash", "python/djangoproject/setup_demo.sh"}, Real: true,
+			Env: []string{
+				"DJANGO_SETTINGS_MODULE=bench_django_settings",
+				"PYTHONPATH=" + filepath.Join(root, "bench/apps/djangoshim"),
+			},
 		}
 	}
 	return djangoProject{
@@ -121,7 +127,7 @@ func allWorkloads(dj djangoProject) []*workload {
 		{Name: "flask", Title: "Flask JSON", Dir: "bench/apps", App: "flaskjson:application", Path: "/",
 			Reference: true, CeilingMode: "constant"},
 		{Name: "django", Title: "Django JSON (ORM, SQLite)", Dir: dj.Dir, App: dj.App, Path: dj.Path,
-			Reference: true, CeilingMode: "constant"},
+			Env: dj.Env, Reference: true, CeilingMode: "constant"},
 		{Name: "upload", Title: "64 KiB upload, sha256", Dir: "bench/apps", App: "upload:application", Path: "/",
 			Method: "POST", Body: up, ContentType: "application/octet-stream",
 			WantBody: []byte(sha256hex(up)), WantType: "text/plain", CeilingMode: "upload"},

@@ -1215,10 +1215,13 @@ void gh_finish(gh_thread *t) {
 		// completion of the current request, whether the request was
 		// completed normally, or terminated early due to an application
 		// error during iteration or an early disconnect of the browser."
-		PyObject *close = PyObject_GetAttr(t->result, k_close); // ref: new
-		if (close == NULL) {
-			PyErr_Clear();
-		} else {
+		// Lists and tuples (the common case) have no close(); for anything
+		// else look it up without raising AttributeError, which is costly.
+		PyObject *close = NULL; // ref: new when found
+		if (!PyList_CheckExact(t->result) && !PyTuple_CheckExact(t->result) &&
+		    _PyObject_LookupAttr(t->result, k_close, &close) < 0)
+			set_error(t);
+		if (close != NULL) {
 			PyObject *rv = PyObject_CallNoArgs(close); // ref: new
 			Py_DECREF(close);
 			if (rv == NULL)

@@ -388,7 +388,7 @@ func (w *ResponseWriter) buildHead(finalLen int64) {
 		lengthKnown = false
 		w.closeAfter = true // HTTP/1.0: the body ends when the connection closes
 	}
-	if req.Close || w.appClose || c.srv.shuttingDown() {
+	if req.Close || w.appClose || c.srv.shuttingDown() || c.body.err != nil {
 		w.closeAfter = true
 	}
 	if c.body.expect100 && c.body.unread() {

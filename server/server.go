@@ -112,6 +112,7 @@ func (s *Server) Serve(l net.Listener) error {
 			<-s.sem
 			return ErrServerClosed
 		}
+		s.stateHook(rwc, StateNew)
 		go c.serve()
 	}
 }

@@ -91,9 +91,13 @@ func WorkerFromEnv() (id int, lns []net.Listener, ctl *Control, ok bool, err err
 	for _, k := range []string{EnvWorkerID, EnvListenFDs, EnvControlFD, EnvMaxRequests} {
 		os.Unsetenv(k)
 	}
-	ctl = &Control{conn: uc, maxRequests: maxReq, gone: make(chan struct{})}
-	go ctl.watchMaster()
-	return id, lns, ctl, true, nil
+	return id, lns, newControl(uc, maxReq), true, nil
+}
+
+func newControl(conn *net.UnixConn, maxRequests int) *Control {
+	c := &Control{conn: conn, maxRequests: maxRequests, gone: make(chan struct{})}
+	go c.watchMaster()
+	return c
 }
 
 func envInt(name string) (int, error) {

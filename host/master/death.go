@@ -50,6 +50,7 @@ func (m *master) reap(now time.Time) {
 		} else if err == syscall.ECHILD {
 			// Someone else reaped it (a foreign wait(-1) in the program): the status is lost.
 			m.log.Warn("worker vanished; its exit status was collected elsewhere", "worker", w.id, "pid", pid)
+			w.exitReason = "exit status lost"
 			m.exited(w, 0, now)
 		}
 	}
@@ -112,7 +113,8 @@ func (m *master) finalize(w *worker, now time.Time) {
 			}
 		}
 		m.next = nil
-		m.delaySpawns(now, w.uptime(now))
+		// No backoff: a reload is not retried by itself, the next one is
+		// asked for (HUP, a saved file) and should start at once.
 		m.notifier.send("READY=1", "STATUS=reload failed: "+cause)
 
 	case !m.everUp && w.readyAt.IsZero() && (code == ExitAppLoadError || code == ExitWorkerBootError):

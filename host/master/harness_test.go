@@ -251,8 +251,8 @@ func waitWorkers(t *testing.T, timeout time.Duration, cond func([]int) bool) []i
 // loadResult sums up a load run.
 type loadResult struct {
 	ok     int
-	failed []string       // one entry per failed request
-	pids   map[int]int    // responses per worker pid
+	failed []string    // one entry per failed request
+	pids   map[int]int // responses per worker pid
 }
 
 // load sends a fixed number of GET / requests: keepAlive clients that reuse
@@ -305,4 +305,16 @@ func startLoad(addr string, keepAlive, fresh, perClient int, pace time.Duration)
 	ch := make(chan loadResult, 1)
 	go func() { ch <- load(addr, keepAlive, fresh, perClient, pace) }()
 	return ch
+}
+
+// testLogger logs to t.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, nil))
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }

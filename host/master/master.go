@@ -21,17 +21,18 @@ type master struct {
 	argv    []string
 	baseEnv []string
 	lnFDs   []uintptr // raw fds of opts.Listeners (read without Fd(), which would make them blocking)
-	stdin   uintptr   // /dev/null for workers
+	stdin   uintptr   // fd of devNull: the workers' stdin
+	devNull *os.File
 
-	events   chan event
-	workers  map[int]*worker // by pid; includes exited workers until finalized
-	nextID   int             // last GOHOST_WORKER_ID
-	target   int             // wanted workers per generation (Workers ± TTIN/TTOU)
-	gen      int             // the serving generation; 0 until the first one is ready
-	lastGen  int             // last generation number handed out
-	next     *generation     // the generation being booted (first boot or reload), or nil
-	everUp   bool            // a generation has been fully ready once
-	reapAll  bool            // PID 1: reap every child, not only workers
+	events  chan event
+	workers map[int]*worker // by pid; includes exited workers until finalized
+	nextID  int             // last GOHOST_WORKER_ID
+	target  int             // wanted workers per generation (Workers ± TTIN/TTOU)
+	gen     int             // the serving generation; 0 until the first one is ready
+	lastGen int             // last generation number handed out
+	next    *generation     // the generation being booted (first boot or reload), or nil
+	everUp  bool            // a generation has been fully ready once
+	reapAll bool            // PID 1: reap every child, not only workers
 
 	backoff    backoff
 	spawnAfter time.Time // no spawn before (crash-loop backoff)
@@ -71,6 +72,9 @@ func Run(opts Options) int {
 	if err := m.setup(); err != nil {
 		m.log.Error("cannot start", "err", err)
 		m.closeListeners()
+		if m.devNull != nil {
+			m.devNull.Close()
+		}
 		return ExitError
 	}
 	return m.run()
@@ -107,9 +111,9 @@ func (m *master) setup() error {
 	m.argv0, m.argv = argv0, argv
 	m.baseEnv = workerEnv(m.opts.WorkerEnv)
 	if f, err := os.Open(os.DevNull); err == nil {
+		m.devNull = f
 		sc, _ := f.SyscallConn()
 		sc.Control(func(fd uintptr) { m.stdin = fd })
-		// Kept open for the life of the process; Run is called once.
 	}
 	if m.opts.PidFile != "" {
 		if err := writePidFile(m.opts.PidFile, m.log); err != nil {
@@ -179,6 +183,9 @@ func (m *master) run() int {
 	}
 
 	m.notifier.close()
+	if m.devNull != nil {
+		m.devNull.Close()
+	}
 	if m.opts.PidFile != "" {
 		removePidFile(m.opts.PidFile)
 	}

@@ -1,7 +1,7 @@
 """Minimal Django settings for the benchmark's fallback Django JSON workload.
 
 Used only when python/djangoproject (the project's demo) is not present.
-The SQLite path comes from GOHOST_DJANGO_DB.
+The SQLite path comes from BENCH_DJANGO_DB (or GOHOST_DJANGO_DB).
 """
 
 import os
@@ -15,7 +15,7 @@ ROOT_URLCONF = "djangobench.urls"
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("GOHOST_DJANGO_DB", "/tmp/gohost-bench-django.sqlite3"),
+        "NAME": os.environ.get("BENCH_DJANGO_DB") or os.environ.get("GOHOST_DJANGO_DB", "/tmp/gohost-bench-django.sqlite3"),
     }
 }
 USE_TZ = True

@@ -1,4 +1,4 @@
-"""Create and seed the SQLite database at $GOHOST_DJANGO_DB (run with cwd bench/apps)."""
+"""Create and seed the SQLite database at $BENCH_DJANGO_DB (run with cwd bench/apps)."""
 
 import os
 
