@@ -113,6 +113,9 @@ func collectInfo(ctx context.Context, h *harness, servers []*serverDef, workload
 		rev += " (with uncommitted changes)"
 	}
 	v("gohost rev", rev)
+	if h.gohostBin != "" {
+		v("gohost binary", out(h.gohostBin, "--version"))
+	}
 	for _, s := range servers {
 		info.Servers = append(info.Servers, serverInfo{Name: s.Name, Label: s.Label, Peer: s.Peer, Note: s.Note})
 	}

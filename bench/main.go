@@ -239,10 +239,9 @@ func run(ctx context.Context, cfg config, root string) int {
 		return 2
 	}
 
+	prepErr := h.prepare(ctx, servers, workloads, dj)
 	info := collectInfo(ctx, h, servers, workloads, dj)
 	info.LoadStart = loadAvg()
-
-	prepErr := h.prepare(ctx, servers, workloads, dj)
 	var cells []*cellResult
 	total := len(servers) * len(workloads)
 	i := 0
@@ -426,7 +425,10 @@ func (h *harness) runCell(ctx context.Context, srv *serverDef, w *workload) *cel
 		cmd.Env = append(append([]string{}, h.serverEnv...), w.Env...)
 	}
 	if cmd.Dir == "" {
-		cmd.Dir = h.root
+		// Start every server in the app directory as well as passing --chdir:
+		// same for all, and it does not depend on --chdir putting the
+		// directory on sys.path.
+		cmd.Dir = filepath.Join(h.root, w.Dir)
 	}
 	logPath := filepath.Join(h.tmp, "logs", srv.Name+"-"+w.Name+".log")
 	logFile, err := os.Create(logPath)

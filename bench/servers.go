@@ -74,9 +74,7 @@ func allServers(h *harness) []*serverDef {
 		{Name: srvWaitress, Label: "waitress", Peer: true,
 			Note: fmt.Sprintf("`waitress-serve --listen=ADDR --threads=%s MODULE:app` run in DIR: one process (waitress has no worker processes)", threads),
 			Cmd: func(h *harness, addr string, w *workload) (*exec.Cmd, error) {
-				cmd := exec.Command("waitress-serve", "--listen="+addr, "--threads="+threads, w.App)
-				cmd.Dir = filepath.Join(h.root, w.Dir)
-				return cmd, nil
+				return exec.Command("waitress-serve", "--listen="+addr, "--threads="+threads, w.App), nil
 			}},
 		{Name: srvCeiling, Label: "pure-Go ceiling",
 			Note: "`bench/ceiling`: Go net/http answering the same bytes with no Python (one process, GOMAXPROCS = all cores)",

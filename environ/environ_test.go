@@ -384,6 +384,9 @@ func TestPrepare(t *testing.T) {
 }
 
 func TestAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
 	c := prepared(t, NewConfig())
 	r := browserRequest()
 	dst := Append(nil, r, c)
@@ -469,5 +472,30 @@ func BenchmarkAppend(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		dst = Append(dst[:0], r, c)
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	c := prepared(t, NewConfig())
+	want := toMap(t, Append(nil, browserRequest(), c))
+	done := make(chan map[string]string)
+	for g := 0; g < 4; g++ {
+		go func() {
+			var dst []Var
+			r := browserRequest()
+			r.Path, r.RequestURI = "/%41", "/%41?page=2" // the arena is used for the path too
+			for i := 0; i < 200; i++ {
+				dst = Append(dst[:0], r, c)
+			}
+			m := make(map[string]string)
+			for _, v := range dst {
+				m[v.Key] = v.Value
+			}
+			done <- m
+		}()
+	}
+	want["PATH_INFO"], want["RAW_URI"] = "/A", "/%41?page=2"
+	for g := 0; g < 4; g++ {
+		assert.Equal(t, want, <-done)
 	}
 }

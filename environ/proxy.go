@@ -26,8 +26,8 @@ type walkResult struct {
 // so the rightmost entry was written by our trusted peer; an entry naming
 // a trusted proxy is skipped; the first untrusted address is the client.
 // Entries to the left of it were written by parties we do not trust and
-// are never looked at (gunicorn's and Werkzeug's "first entry" would let any
-// client choose its REMOTE_ADDR). An entry that is not an IP address (e.g.
+// are never looked at (taking the first entry would let any client choose
+// its REMOTE_ADDR). An entry that is not an IP address (e.g.
 // "unknown") stops the walk at the last usable address.
 func walkXFF(hdr []hdrInfo, c *Config) walkResult {
 	var res walkResult

@@ -56,7 +56,7 @@ func TestUntrustedPeer(t *testing.T) {
 		{name: "untrusted IPv6 peer", req: from("[2001:db8::5]:80", "X-Forwarded-For", "1.2.3.4"),
 			want: map[string]string{"REMOTE_ADDR": "2001:db8::5", "REMOTE_PORT": "80", "HTTP_X_FORWARDED_FOR": "1.2.3.4"}},
 		{name: "unix peer not trusted when loopback is not listed", config: func(c *Config) { c.ForwardedAllowIPs = []string{"10.0.0.1"} },
-			req: from("unix", "X-Forwarded-For", "1.2.3.4", "X-Forwarded-Proto", "https"),
+			req:  from("unix", "X-Forwarded-For", "1.2.3.4", "X-Forwarded-Proto", "https"),
 			want: map[string]string{"REMOTE_ADDR": "127.0.0.1", "REMOTE_PORT": "0", "HTTP_X_FORWARDED_FOR": "1.2.3.4", "HTTP_X_FORWARDED_PROTO": "https"}},
 		{name: "empty allow list trusts nobody", config: func(c *Config) { c.ForwardedAllowIPs = nil },
 			req:  from(local, "X-Forwarded-For", "1.2.3.4"),

@@ -3,6 +3,7 @@ package host
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -50,9 +51,23 @@ func runMaster(cfg *config.Config, elog *logs.ErrorLog) int {
 		fmt.Fprintf(os.Stderr, "gohost: %v\n", err)
 		return master.ExitError
 	}
+	// The *os.File duplicates are what workers inherit and what the master
+	// closes when it stops accepting; these originals are closed now. A unix
+	// socket's file must outlive this Close (the workers still serve it) and
+	// is removed when the master exits, as gunicorn does.
+	var socketFiles []string
 	for _, ln := range lns {
-		ln.Close() // the *os.File duplicates are what workers inherit
+		if ul, ok := ln.(*net.UnixListener); ok {
+			ul.SetUnlinkOnClose(false)
+			socketFiles = append(socketFiles, ul.Addr().String())
+		}
+		ln.Close()
 	}
+	defer func() {
+		for _, f := range socketFiles {
+			os.Remove(f)
+		}
+	}()
 	addrs := make([]string, len(lns))
 	for i, ln := range lns {
 		addrs[i] = displayAddr(ln.Addr().Network(), ln.Addr().String())

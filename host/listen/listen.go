@@ -143,7 +143,12 @@ func closeAll(lns []net.Listener) {
 
 // Files returns a duplicate descriptor of each listener, in order, for
 // exec.Cmd.ExtraFiles: the first becomes fd 3 in the child. The caller closes
-// the files after starting the child; the listeners stay open.
+// the files after starting the child.
+//
+// Closing a unix listener made by Listen removes its socket file, which would
+// leave the children's copies unreachable: keep the listeners open until
+// shutdown (closing them then removes the file, as gunicorn does on exit), or
+// call (*net.UnixListener).SetUnlinkOnClose(false) first.
 func Files(lns []net.Listener) ([]*os.File, error) {
 	files := make([]*os.File, 0, len(lns))
 	for _, ln := range lns {

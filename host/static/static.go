@@ -207,13 +207,13 @@ func (h *handler) serveFile(w *server.ResponseWriter, r *server.Request, m *moun
 	// with a request method that is unrecognized or for which range
 	// handling is not defined. For this specification, GET is the only
 	// method for which range handling is defined."
-	useRange := r.Method == "GET" && q.rangeN > 0
+	isRange := r.Method == "GET" && q.rangeN > 0
 
 	// Precompressed siblings. A range request gets the identity file, so
 	// that ranges never apply to an encoded variant.
 	var enc *coding
 	var prefs []*coding
-	if !useRange {
+	if !isRange {
 		prefs = q.codings()
 	}
 	vary := false
@@ -273,7 +273,8 @@ func (h *handler) serveFile(w *server.ResponseWriter, r *server.Request, m *moun
 	status := statusOK
 	size := fi.Size()
 	off, n := int64(0), size
-	if useRange && q.ifRangeHolds(etag, modified) {
+	// A Range field received twice is invalid: ignored.
+	if isRange && q.rangeN == 1 && q.ifRangeHolds(etag, modified) {
 		start, length, res := parseRange(q.rangeV, size)
 		switch res {
 		case rangeOne:

@@ -41,6 +41,7 @@ var (
 	hoardMu  sync.Mutex
 	ctl      *master.Control
 	recycled atomic.Bool
+	serving  sync.WaitGroup // the Serve loops
 )
 
 func main() {
@@ -85,7 +86,9 @@ func main() {
 	srv := &http.Server{Handler: http.HandlerFunc(handle), ReadHeaderTimeout: 10 * time.Second,
 		ConnState: trackConn}
 	for _, ln := range lns {
+		serving.Add(1)
 		go func(ln net.Listener) {
+			defer serving.Done()
 			err := srv.Serve(ln)
 			if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 				fmt.Fprintln(os.Stderr, "fakeworker: serve:", err)
@@ -174,6 +177,9 @@ func gracefulStop(srv *http.Server, lns []net.Listener) {
 	for _, ln := range lns {
 		ln.Close()
 	}
+	// Serve returns after its last Accept; a connection it accepted is
+	// tracked (StateNew) by then.
+	serving.Wait()
 	srv.SetKeepAlivesEnabled(false) // responses in flight say Connection: close
 	for open.Load() > 0 {
 		time.Sleep(5 * time.Millisecond)

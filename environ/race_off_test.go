@@ -1,0 +1,5 @@
+//go:build !race
+
+package environ
+
+const raceEnabled = false
