@@ -33,7 +33,7 @@ func TestCLIAppForms(t *testing.T) {
 	} {
 		t.Run(tc.app, func(t *testing.T) {
 			s := startServer(t, ServerOpts{App: tc.app})
-			resp, b := s.Get(tc.path)
+			resp, b := s.Get(t, tc.path)
 			assert.Equal(t, 200, resp.StatusCode)
 			assert.Equal(t, tc.want, string(b))
 		})
@@ -133,17 +133,17 @@ func TestCLIAppLoadFailures(t *testing.T) {
 func TestCLIChdirAndWorkingDirectory(t *testing.T) {
 	t.Run("--chdir from elsewhere", func(t *testing.T) {
 		s := startServer(t, ServerOpts{App: "simple:app", Dir: t.TempDir()})
-		_, b := s.Get("/")
+		_, b := s.Get(t, "/")
 		assert.Equal(t, "simple app", string(b))
 	})
 	t.Run("working directory on sys.path", func(t *testing.T) {
 		s := startServer(t, ServerOpts{App: "simple:app", Dir: testAppsDir, NoChdir: true})
-		_, b := s.Get("/")
+		_, b := s.Get(t, "/")
 		assert.Equal(t, "simple app", string(b))
 	})
 	t.Run("relative --chdir", func(t *testing.T) {
 		s := startServer(t, ServerOpts{App: "simple:app", Dir: pythonDir, NoChdir: true, Args: []string{"--chdir", "testapps"}})
-		_, b := s.Get("/")
+		_, b := s.Get(t, "/")
 		assert.Equal(t, "simple app", string(b))
 	})
 }
@@ -166,12 +166,12 @@ func TestCLIPythonPath(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(d2, "pp_only_app.py"), []byte(fmt.Sprintf(ppApp, "from pythonpath")), 0o644))
 	t.Run("--pythonpath a,b", func(t *testing.T) {
 		s := startServer(t, ServerOpts{App: "pp_only_app", Args: []string{"--pythonpath", d1 + "," + d2}})
-		_, b := s.Get("/")
+		_, b := s.Get(t, "/")
 		assert.Equal(t, "from pythonpath", string(b))
 	})
 	t.Run("PYTHONPATH", func(t *testing.T) {
 		s := startServer(t, ServerOpts{App: "pp_only_app", Env: []string{"PYTHONPATH=" + d2}})
-		_, b := s.Get("/")
+		_, b := s.Get(t, "/")
 		assert.Equal(t, "from pythonpath", string(b))
 	})
 	t.Run("without it the module is missing", func(t *testing.T) {
@@ -197,23 +197,23 @@ func TestCLIVirtualenv(t *testing.T) {
 
 	t.Run("--virtualenv", func(t *testing.T) {
 		s := startServer(t, ServerOpts{App: "venv_only_app", Args: []string{"--virtualenv", venv}})
-		_, b := s.Get("/")
+		_, b := s.Get(t, "/")
 		assert.Equal(t, "from the venv", string(b))
 	})
 	t.Run("--virtualenv processes .pth files", func(t *testing.T) {
 		s := startServer(t, ServerOpts{App: "pth_only_app", Args: []string{"--virtualenv", venv}})
-		_, b := s.Get("/")
+		_, b := s.Get(t, "/")
 		assert.Equal(t, "from a .pth dir", string(b))
 	})
 	t.Run("VIRTUAL_ENV", func(t *testing.T) {
 		s := startServer(t, ServerOpts{App: "venv_only_app", Env: []string{"VIRTUAL_ENV=" + venv}})
-		_, b := s.Get("/")
+		_, b := s.Get(t, "/")
 		assert.Equal(t, "from the venv", string(b))
 	})
 	t.Run("system site-packages still visible", func(t *testing.T) {
 		// --system-site-packages: the echo app (stdlib only) and the venv module both load.
 		s := startServer(t, ServerOpts{App: "echo", Args: []string{"--virtualenv", venv}})
-		_, b := s.Get("/")
+		_, b := s.Get(t, "/")
 		assert.Equal(t, "echo app", string(b))
 	})
 }
@@ -261,7 +261,7 @@ func TestCLIAccessLog(t *testing.T) {
 	req := "GET /headers?x=1 HTTP/1.1\r\nHost: t\r\nReferer: http://ref.example/page\r\nUser-Agent: e2e-agent/1.0\r\n\r\n"
 	t.Run("stdout", func(t *testing.T) {
 		s := startServer(t, ServerOpts{Args: []string{"--access-logfile", "-"}})
-		c := s.Dial()
+		c := s.Dial(t)
 		c.Send(req)
 		c.MustRead("GET")
 		require.True(t, s.WaitStdout("GET /headers?x=1", 5*time.Second), "access log line on stdout; stdout:\n%s", s.Stdout.String())
@@ -281,7 +281,7 @@ func TestCLIAccessLog(t *testing.T) {
 	t.Run("file", func(t *testing.T) {
 		f := filepath.Join(t.TempDir(), "access.log")
 		s := startServer(t, ServerOpts{Args: []string{"--access-logfile", f}})
-		c := s.Dial()
+		c := s.Dial(t)
 		c.Send(req)
 		c.MustRead("GET")
 		var content string
@@ -296,7 +296,7 @@ func TestCLIAccessLog(t *testing.T) {
 	})
 	t.Run("off by default", func(t *testing.T) {
 		s := startServer(t, ServerOpts{})
-		c := s.Dial()
+		c := s.Dial(t)
 		c.Send(req)
 		c.MustRead("GET")
 		time.Sleep(300 * time.Millisecond)
@@ -308,9 +308,9 @@ func TestCLIAccessLog(t *testing.T) {
 func TestCLIErrorLogFile(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "error.log")
 	s := startServer(t, ServerOpts{Args: []string{"--error-logfile", f, "--log-level", "info"}})
-	_, b := s.Get("/errors?marker=errfile-5521")
+	_, b := s.Get(t, "/errors?marker=errfile-5521")
 	assert.Equal(t, "logged", string(b))
-	s.Get("/raise?id=errfile")
+	s.Get(t, "/raise?id=errfile")
 	var content string
 	for i := 0; i < 250 && !(strings.Contains(content, "errfile-5521") && strings.Contains(content, "raise-marker-errfile")); i++ {
 		time.Sleep(20 * time.Millisecond)
@@ -361,7 +361,7 @@ func TestCLIBadFlags(t *testing.T) {
 
 func TestCLIGracefulStop(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	c.Send("GET /stream?n=3&delay=0.3 HTTP/1.1\r\nHost: t\r\n\r\n")
 	time.Sleep(150 * time.Millisecond)
 	require.NoError(t, syscall.Kill(s.Cmd.Process.Pid, syscall.SIGTERM))

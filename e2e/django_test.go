@@ -146,11 +146,11 @@ func TestDjango(t *testing.T) {
 		resp, _ = get("/static/../djangoproject/settings.py")
 		assert.NotEqual(t, 200, resp.StatusCode)
 		// Raw traversal attempt (net/http would clean the path).
-		c := s.Dial()
+		c := s.Dial(t)
 		c.Send("GET /static/../../../../etc/passwd HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 		r := c.MustRead("GET")
 		assert.NotContains(t, string(r.Body), "root:", "path traversal out of the static root")
-		c = s.Dial()
+		c = s.Dial(t)
 		c.Send("GET /static/%2e%2e/%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 		r = c.MustRead("GET")
 		assert.NotContains(t, string(r.Body), "root:", "encoded path traversal out of the static root")

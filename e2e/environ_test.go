@@ -18,7 +18,7 @@ import (
 
 func TestEnvironPEP3333Keys(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	e := environOf(t, c, "GET /environ/x?a=1 HTTP/1.1\r\nHost: myhost.example:1234\r\nUser-Agent: e2e\r\n\r\n")
 	str := func(k string) string {
 		v, ok := e.Vars[k]
@@ -75,7 +75,7 @@ func TestEnvironPEP3333Keys(t *testing.T) {
 
 func TestEnvironPathInfoDecoding(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	cases := []struct {
 		target string
 		want   string
@@ -100,7 +100,7 @@ func TestEnvironPathInfoDecoding(t *testing.T) {
 
 func TestEnvironQueryStringRaw(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	for _, q := range []string{"a=1&b=2", "x=%20y+z&&k", "caf%C3%A9=%FF", "q=a?b", "=", "a=1;b=2"} {
 		e := environOf(t, c, "GET /environ?"+q+" HTTP/1.1\r\nHost: t\r\n\r\n")
 		got, _ := e.Str("QUERY_STRING")
@@ -114,7 +114,7 @@ func TestEnvironQueryStringRaw(t *testing.T) {
 
 func TestEnvironContentHeaders(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	c.Send("POST /environ HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-test; a=b\r\nContent-Length: 5\r\n\r\nhello")
 	r := c.MustRead("POST")
 	require.Equal(t, 200, r.Code)
@@ -140,7 +140,7 @@ func TestEnvironContentHeaders(t *testing.T) {
 
 func TestEnvironHTTPHeaders(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	e := environOf(t, c, "GET /environ HTTP/1.1\r\nHost: t\r\n"+
 		"X-Custom-Header: v1\r\n"+
 		"x-lower: low\r\n"+
@@ -177,7 +177,7 @@ func TestEnvironHTTPHeaders(t *testing.T) {
 
 func TestEnvironHTTP10(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	c.Send("GET /environ HTTP/1.0\r\n\r\n")
 	r := c.MustRead("GET")
 	var e environResult
@@ -192,7 +192,7 @@ func TestEnvironHTTP10(t *testing.T) {
 func TestEnvironRootPath(t *testing.T) {
 	t.Run("--root-path", func(t *testing.T) {
 		s := startServer(t, ServerOpts{Args: []string{"--root-path", "/prefix"}})
-		c := s.Dial()
+		c := s.Dial(t)
 		e := environOf(t, c, "GET /prefix/environ/deep?x=1 HTTP/1.1\r\nHost: t\r\n\r\n")
 		sn, _ := e.Str("SCRIPT_NAME")
 		pi, _ := e.Str("PATH_INFO")
@@ -204,7 +204,7 @@ func TestEnvironRootPath(t *testing.T) {
 	})
 	t.Run("SCRIPT_NAME variable", func(t *testing.T) {
 		s := startServer(t, ServerOpts{Env: []string{"SCRIPT_NAME=/app"}})
-		c := s.Dial()
+		c := s.Dial(t)
 		e := environOf(t, c, "GET /app/environ HTTP/1.1\r\nHost: t\r\n\r\n")
 		sn, _ := e.Str("SCRIPT_NAME")
 		pi, _ := e.Str("PATH_INFO")
@@ -215,13 +215,13 @@ func TestEnvironRootPath(t *testing.T) {
 
 func TestEnvironConcurrencyFlags(t *testing.T) {
 	s := startServer(t, ServerOpts{Args: []string{"--threads", "4"}})
-	c := s.Dial()
+	c := s.Dial(t)
 	e := environOf(t, c, "GET /environ HTTP/1.1\r\nHost: t\r\n\r\n")
 	assert.Equal(t, true, e.Vars["wsgi.multithread"], "--threads 4: the app may be called from several threads at once")
 	s.Stop()
 
 	s2 := startServer(t, ServerOpts{Workers: 2, Args: []string{"--threads", "1"}})
-	c = s2.Dial()
+	c = s2.Dial(t)
 	e = environOf(t, c, "GET /environ HTTP/1.1\r\nHost: t\r\n\r\n")
 	assert.Equal(t, true, e.Vars["wsgi.multiprocess"], "-w 2: several processes serve the app")
 }
@@ -257,7 +257,7 @@ func TestEnvironUnixSocketBind(t *testing.T) {
 	sn, _ := e.Str("SERVER_NAME")
 	assert.NotEmpty(t, sn, "SERVER_NAME on a unix socket")
 	// The TCP bind serves too.
-	_, b := s.Get("/headers")
+	_, b := s.Get(t, "/headers")
 	assert.Equal(t, "headers-body", string(b))
 	// Unix requests keep-alive as well.
 	c.Send("GET /headers HTTP/1.1\r\nHost: localhost\r\n\r\n")

@@ -41,7 +41,7 @@ func TestFlask(t *testing.T) {
 	s := startFlask(t)
 
 	t.Run("index", func(t *testing.T) {
-		resp, b := s.Get("/")
+		resp, b := s.Get(t, "/")
 		assert.Equal(t, 200, resp.StatusCode)
 		assert.Equal(t, "Hello from gohost!\n", string(b))
 		assert.True(t, strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain"))
@@ -143,7 +143,7 @@ func TestFlask(t *testing.T) {
 			}
 		}
 		// Raw: the chunk framing of a big stream is exact.
-		c := s.Dial()
+		c := s.Dial(t)
 		c.Send("GET /stream?chunks=200&size=5000&length=0 HTTP/1.1\r\nHost: t\r\n\r\n")
 		r := c.MustRead("GET")
 		assert.True(t, r.Chunked)
@@ -163,9 +163,9 @@ func TestFlask(t *testing.T) {
 	})
 
 	t.Run("errors", func(t *testing.T) {
-		resp, _ := s.Get("/nope")
+		resp, _ := s.Get(t, "/nope")
 		assert.Equal(t, 404, resp.StatusCode)
-		resp, _ = s.Get("/form")
+		resp, _ = s.Get(t, "/form")
 		assert.Equal(t, 405, resp.StatusCode)
 	})
 
@@ -199,6 +199,6 @@ func TestFlask(t *testing.T) {
 
 func TestFlaskFactoryForm(t *testing.T) {
 	s := startServer(t, ServerOpts{App: "flaskapp.app:create_app()", NoChdir: true, Args: []string{"--chdir", pythonDir}})
-	_, b := s.Get("/")
+	_, b := s.Get(t, "/")
 	assert.Equal(t, "Hello from gohost!\n", string(b))
 }

@@ -397,10 +397,9 @@ func (s *Server) CloseCount(ident string, d time.Duration) int {
 }
 
 // Hits returns how many times the app was called (excluding /__hits).
-func (s *Server) Hits() int {
-	t := s.t
+func (s *Server) Hits(t testing.TB) int {
 	t.Helper()
-	c := s.Dial()
+	c := s.Dial(t)
 	defer c.Close()
 	c.Send("GET /__hits HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
 	r := c.MustRead("GET")
@@ -411,9 +410,9 @@ func (s *Server) Hits() int {
 }
 
 // WorkerPID asks the app for the PID of the process running Python.
-func (s *Server) WorkerPID() int {
+func (s *Server) WorkerPID(t testing.TB) int {
 	var v struct{ Pid int }
-	s.GetJSON("/pid", &v)
+	s.GetJSON(t, "/pid", &v)
 	return v.Pid
 }
 
@@ -426,8 +425,7 @@ var httpClient = &http.Client{
 }
 
 // Get does a GET with net/http and returns the response and its body.
-func (s *Server) Get(path string) (*http.Response, []byte) {
-	t := s.t
+func (s *Server) Get(t testing.TB, path string) (*http.Response, []byte) {
 	t.Helper()
 	resp, err := httpClient.Get(s.URL(path))
 	require.NoError(t, err, "GET %s", path)
@@ -438,10 +436,9 @@ func (s *Server) Get(path string) (*http.Response, []byte) {
 }
 
 // GetJSON does a GET on a raw connection and decodes a 200 JSON body.
-func (s *Server) GetJSON(path string, v any) {
-	t := s.t
+func (s *Server) GetJSON(t testing.TB, path string, v any) {
 	t.Helper()
-	c := s.Dial()
+	c := s.Dial(t)
 	defer c.Close()
 	c.Send("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n")
 	r := c.MustRead("GET")
@@ -513,12 +510,12 @@ type Conn struct {
 }
 
 // Dial opens a raw TCP (or unix, when the server has no TCP bind) connection.
-func (s *Server) Dial() *Conn {
-	s.t.Helper()
+func (s *Server) Dial(t testing.TB) *Conn {
+	t.Helper()
 	if s.Addr == "" {
-		return dialNet(s.t, "unix", s.UnixPath)
+		return dialNet(t, "unix", s.UnixPath)
 	}
-	return dialNet(s.t, "tcp", s.Addr)
+	return dialNet(t, "tcp", s.Addr)
 }
 
 func dialNet(t testing.TB, network, addr string) *Conn {
@@ -920,7 +917,7 @@ func latin1(b []byte) string {
 }
 
 // environOf sends raw request bytes and decodes echo.py's /environ JSON.
-func environOf(t *testing.T, c *Conn, request string) environResult {
+func environOf(t testing.TB, c *Conn, request string) environResult {
 	t.Helper()
 	c.Send(request)
 	r := c.MustRead("GET")

@@ -49,7 +49,7 @@ func TestInputFileAPI(t *testing.T) {
 	for _, transfer := range []string{"content-length", "chunked"} {
 		isChunked := transfer == "chunked"
 		t.Run(transfer, func(t *testing.T) {
-			c := s.Dial()
+			c := s.Dial(t)
 			check := func(query string) inputResult {
 				t.Helper()
 				in := postInput(t, c, query, body, isChunked)
@@ -87,7 +87,7 @@ func TestInputFileAPI(t *testing.T) {
 
 func TestInputEmptyBody(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	for _, mode := range []string{"read", "read_n", "readline", "readlines", "iter"} {
 		c.Send("GET /input?mode=" + mode + " HTTP/1.1\r\nHost: t\r\n\r\n")
 		r := c.MustRead("GET")
@@ -117,7 +117,7 @@ func TestInputLargeUploads(t *testing.T) {
 			body := make([]byte, tc.size)
 			_, err := rand.Read(body)
 			require.NoError(t, err)
-			c := s.Dial()
+			c := s.Dial(t)
 			in := postInput(t, c, fmt.Sprintf("mode=read_n&n=%d", tc.n), body, tc.isChunked)
 			assert.Equal(t, tc.size, in.Len)
 			assert.Equal(t, sha256hex(body), in.Sha256)
@@ -126,7 +126,7 @@ func TestInputLargeUploads(t *testing.T) {
 	}
 	// readline over a 1 MiB "line" without a newline, and readline(limit).
 	body := []byte(strings.Repeat("L", 1<<20) + "\nend")
-	c := s.Dial()
+	c := s.Dial(t)
 	in := postInput(t, c, "mode=readline", body, false)
 	assert.Equal(t, sha256hex(body), in.Sha256)
 	assert.Equal(t, []int{1<<20 + 1, 3}, in.Pieces)
@@ -137,7 +137,7 @@ func TestInputLargeUploads(t *testing.T) {
 
 func TestInputNeverReadsPastBody(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	// read(1 MiB) on a 10-byte body followed by the next request in the same
 	// segment: the app gets exactly 10 bytes, the next request is intact.
 	c.Send("POST /input?mode=read_n&n=1048576 HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123456789" +
@@ -163,7 +163,7 @@ func TestInputNeverReadsPastBody(t *testing.T) {
 
 func TestInputStreamed100MiBUploadBoundedMemory(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	workerPID := s.WorkerPID()
+	workerPID := s.WorkerPID(t)
 	master := s.Cmd.Process.Pid
 	pids := treePIDs(master)
 	if !contains(pids, workerPID) {
@@ -200,7 +200,7 @@ func TestInputStreamed100MiBUploadBoundedMemory(t *testing.T) {
 		}
 	}()
 
-	c := s.Dial()
+	c := s.Dial(t)
 	h := sha256.New()
 	buf := make([]byte, 256<<10)
 	for i := range buf {
@@ -230,17 +230,17 @@ func TestInputStreamed100MiBUploadBoundedMemory(t *testing.T) {
 
 func TestInputBodyLimit(t *testing.T) {
 	s := startServer(t, ServerOpts{Args: []string{"--limit-request-body", "1000"}})
-	before := s.Hits()
-	c := s.Dial()
+	before := s.Hits(t)
+	c := s.Dial(t)
 	c.Send("POST /input?mode=read HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n" + strings.Repeat("y", 1001))
 	r := c.MustRead("POST")
 	assert.Equal(t, 413, r.Code, "body over --limit-request-body")
-	assert.Equal(t, before, s.Hits(), "app not called for a declared body over the limit")
-	c = s.Dial()
+	assert.Equal(t, before, s.Hits(t), "app not called for a declared body over the limit")
+	c = s.Dial(t)
 	in := postInput(t, c, "mode=read", make([]byte, 1000), false)
 	assert.Equal(t, 1000, in.Len)
 	// A chunked body that grows past the limit is cut off too.
-	c = s.Dial()
+	c = s.Dial(t)
 	c.Send("POST /input?mode=read HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked(strings.Repeat("z", 600), strings.Repeat("z", 600)))
 	r, err := c.Read("POST")
 	if err == nil {

@@ -20,7 +20,7 @@ import (
 
 func TestResponseStreamsIncrementally(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	// The generator yields chunk-0, then blocks on a gate until the test has
 	// seen chunk-0 on the wire. A buffering server never shows it (the gate
 	// times out after 10 s in the app, far beyond our 4 s read deadline).
@@ -47,7 +47,7 @@ func TestResponseStreamsIncrementally(t *testing.T) {
 	assert.Contains(t, got.String(), "chunk-2\n")
 
 	// Timing variant: each chunk arrives about when it is yielded.
-	c2 := s.Dial()
+	c2 := s.Dial(t)
 	start := time.Now()
 	c2.Send("GET /stream?n=3&delay=0.6 HTTP/1.1\r\nHost: t\r\n\r\n")
 	_ = c2.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -71,7 +71,7 @@ func TestResponseStreamsIncrementally(t *testing.T) {
 func TestResponseWriteCallableOrder(t *testing.T) {
 	s := startServer(t, ServerOpts{})
 	for _, proto := range []string{"HTTP/1.1", "HTTP/1.0"} {
-		c := s.Dial()
+		c := s.Dial(t)
 		c.Send("GET /write " + proto + "\r\nHost: t\r\n\r\n")
 		r := c.MustRead("GET")
 		assert.Equal(t, 200, r.Code)
@@ -81,7 +81,7 @@ func TestResponseWriteCallableOrder(t *testing.T) {
 
 func TestResponseExcInfoBeforeOutputReplacesHeaders(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	c.Send("GET /exc_before HTTP/1.1\r\nHost: t\r\n\r\n")
 	r := c.MustRead("GET")
 	assert.Equal(t, 503, r.Code, "the second start_response (with exc_info) replaces the status")
@@ -92,7 +92,7 @@ func TestResponseExcInfoBeforeOutputReplacesHeaders(t *testing.T) {
 
 func TestResponseExcInfoAfterOutputReraises(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	c.Send("GET /exc_reraise HTTP/1.1\r\nHost: t\r\n\r\n")
 	r, err := c.Read("GET")
 	assert.Error(t, err, "the response must be aborted (not completed): got %s", quoteRaw(r.Raw))
@@ -103,7 +103,7 @@ func TestResponseExcInfoAfterOutputReraises(t *testing.T) {
 
 func TestResponseSecondStartResponseWithoutExcInfoFails(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	c.Send("GET /double_start HTTP/1.1\r\nHost: t\r\n\r\n")
 	r := c.MustRead("GET")
 	assert.True(t, strings.HasPrefix(string(r.Body), "raised:"),
@@ -112,7 +112,7 @@ func TestResponseSecondStartResponseWithoutExcInfoFails(t *testing.T) {
 
 func TestResponseExceptionBeforeHeaders(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	for _, tc := range []struct{ path, marker string }{
 		{"/raise?id=r1", "raise-marker-r1"},
 		{"/raise_after_start", "raise-after-start-marker"},
@@ -128,7 +128,7 @@ func TestResponseExceptionBeforeHeaders(t *testing.T) {
 		assert.False(t, r.Has("X-Should-Not"), "%s: headers of the failed response leaked", tc.path)
 		assert.True(t, s.WaitStderr(tc.marker, 5*time.Second), "%s: exception logged", tc.path)
 		if r.ConnectionClose() {
-			c = s.Dial()
+			c = s.Dial(t)
 		}
 	}
 	assert.Contains(t, s.Stderr.String(), "Traceback (most recent call last)", "the traceback is logged")
@@ -141,7 +141,7 @@ func TestResponseExceptionAfterHeadersAborts(t *testing.T) {
 		{"content-length", "/exc_after?cl=1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := s.Dial()
+			c := s.Dial(t)
 			c.Send("GET " + tc.path + " HTTP/1.1\r\nHost: t\r\n\r\n")
 			r, err := c.Read("GET")
 			assert.Error(t, err, "an exception after output must abort the connection; got a complete response %s", quoteRaw(r.Raw))
@@ -153,7 +153,7 @@ func TestResponseExceptionAfterHeadersAborts(t *testing.T) {
 	}
 	assert.True(t, s.WaitStderr("exc-after-marker", 5*time.Second), "traceback logged")
 	// The server keeps serving.
-	_, b := s.Get("/headers")
+	_, b := s.Get(t, "/headers")
 	assert.Equal(t, "headers-body", string(b))
 }
 
@@ -163,7 +163,7 @@ func TestResponseInvalidHeaders(t *testing.T) {
 		"name_crlf", "bytes_value", "bytes_name", "int_value", "nonlatin1"}
 	for _, kind := range kinds {
 		t.Run(kind, func(t *testing.T) {
-			c := s.Dial()
+			c := s.Dial(t)
 			c.Send("GET /bad_header?kind=" + kind + " HTTP/1.1\r\nHost: t\r\n\r\nGET /headers HTTP/1.1\r\nHost: t\r\n\r\n")
 			r, err := c.Read("GET")
 			require.NoError(t, err, "expected a clean 500, got %s", quoteRaw(r.Raw))
@@ -184,7 +184,7 @@ func TestResponseInvalidStatus(t *testing.T) {
 	s := startServer(t, ServerOpts{})
 	for _, kind := range []string{"four_digits", "two_digits", "no_code", "letters", "crlf", "lf", "bytes", "int", "below_100"} {
 		t.Run(kind, func(t *testing.T) {
-			c := s.Dial()
+			c := s.Dial(t)
 			c.Send("GET /bad_status?kind=" + kind + " HTTP/1.1\r\nHost: t\r\n\r\n")
 			r, err := c.Read("GET")
 			require.NoError(t, err, "expected a clean 500, got %s", quoteRaw(r.Raw))
@@ -197,7 +197,7 @@ func TestResponseInvalidStatus(t *testing.T) {
 
 func TestResponseContentLengthShort(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	c.Send("GET /cl_short HTTP/1.1\r\nHost: t\r\n\r\n")
 	r, err := c.Read("GET")
 	assert.Error(t, err, "the app sent fewer bytes than its Content-Length: the connection must be closed")
@@ -208,7 +208,7 @@ func TestResponseContentLengthShort(t *testing.T) {
 
 func TestResponseContentLengthLong(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	c.Send("GET /cl_long HTTP/1.1\r\nHost: t\r\n\r\nGET /headers HTTP/1.1\r\nHost: t\r\n\r\n")
 	r := c.MustRead("GET")
 	assert.Equal(t, "12345", string(r.Body))
@@ -238,7 +238,7 @@ func TestResponseFileWrapper(t *testing.T) {
 		"/raw/file?name=empty.bin&cl=1",
 	} {
 		t.Run(path, func(t *testing.T) {
-			c := s.Dial()
+			c := s.Dial(t)
 			c.Send("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n")
 			r := c.MustRead("GET")
 			require.Equal(t, 200, r.Code)
@@ -264,7 +264,7 @@ func TestResponseCloseCalledExactlyOnce(t *testing.T) {
 	s := startServer(t, ServerOpts{})
 
 	t.Run("normal end", func(t *testing.T) {
-		c := s.Dial()
+		c := s.Dial(t)
 		c.Send("GET /close_tracker?id=normal&n=3 HTTP/1.1\r\nHost: t\r\n\r\n")
 		r := c.MustRead("GET")
 		assert.Equal(t, "tracked-0\ntracked-1\ntracked-2\n", string(r.Body))
@@ -272,14 +272,14 @@ func TestResponseCloseCalledExactlyOnce(t *testing.T) {
 	})
 
 	t.Run("HEAD", func(t *testing.T) {
-		c := s.Dial()
+		c := s.Dial(t)
 		c.Send("HEAD /close_tracker?id=head&n=3 HTTP/1.1\r\nHost: t\r\n\r\n")
 		c.MustRead("HEAD")
 		assert.Equal(t, 1, s.CloseCount("head", 5*time.Second))
 	})
 
 	t.Run("exception mid-iteration", func(t *testing.T) {
-		c := s.Dial()
+		c := s.Dial(t)
 		c.Send("GET /close_tracker?id=exc&n=5&raise_at=2 HTTP/1.1\r\nHost: t\r\n\r\n")
 		_, _ = c.Read("GET")
 		assert.Equal(t, 1, s.CloseCount("exc", 5*time.Second))
@@ -287,7 +287,7 @@ func TestResponseCloseCalledExactlyOnce(t *testing.T) {
 	})
 
 	t.Run("exception on the first item", func(t *testing.T) {
-		c := s.Dial()
+		c := s.Dial(t)
 		c.Send("GET /close_tracker?id=exc0&n=5&raise_at=0 HTTP/1.1\r\nHost: t\r\n\r\n")
 		r, err := c.Read("GET")
 		if err == nil {
@@ -297,7 +297,7 @@ func TestResponseCloseCalledExactlyOnce(t *testing.T) {
 	})
 
 	t.Run("client disconnect mid-stream", func(t *testing.T) {
-		c := s.Dial()
+		c := s.Dial(t)
 		// Up to 2000 chunks, 10 ms apart (20 s): the client leaves after the first.
 		c.Send("GET /close_tracker?id=gone&n=2000&delay=0.01 HTTP/1.1\r\nHost: t\r\n\r\n")
 		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -309,12 +309,12 @@ func TestResponseCloseCalledExactlyOnce(t *testing.T) {
 		assert.Equal(t, 1, s.CloseCount("gone", 8*time.Second), "close() after the client went away")
 		assert.Less(t, time.Since(start), 8*time.Second)
 		// Other clients are served.
-		_, b := s.Get("/headers")
+		_, b := s.Get(t, "/headers")
 		assert.Equal(t, "headers-body", string(b))
 	})
 
 	t.Run("pipelined requests each close once", func(t *testing.T) {
-		c := s.Dial()
+		c := s.Dial(t)
 		c.Send("GET /close_tracker?id=p1 HTTP/1.1\r\nHost: t\r\n\r\nGET /close_tracker?id=p2 HTTP/1.1\r\nHost: t\r\n\r\n")
 		c.MustRead("GET")
 		c.MustRead("GET")
@@ -327,7 +327,7 @@ func TestResponseClientDisconnectDuringGate(t *testing.T) {
 	// The client leaves while the app is blocked between chunks; once the app
 	// resumes the server must notice, call close() and not leak the thread.
 	s := startServer(t, ServerOpts{Args: []string{"--threads", "1"}})
-	c := s.Dial()
+	c := s.Dial(t)
 	c.Send("GET /close_tracker?id=gated&n=100&gate=g1&delay=0.01 HTTP/1.1\r\nHost: t\r\n\r\n")
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	_, err := c.br.ReadString('\n')
@@ -337,7 +337,7 @@ func TestResponseClientDisconnectDuringGate(t *testing.T) {
 	s.Gate("g1")
 	assert.Equal(t, 1, s.CloseCount("gated", 8*time.Second))
 	// The only Python thread is free again.
-	c2 := s.Dial()
+	c2 := s.Dial(t)
 	c2.Send("GET /headers HTTP/1.1\r\nHost: t\r\n\r\n")
 	r, err := c2.ReadTimeout("GET", 5*time.Second)
 	require.NoError(t, err)
@@ -346,7 +346,7 @@ func TestResponseClientDisconnectDuringGate(t *testing.T) {
 
 func TestResponseWsgiErrorsReachErrorLog(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	_, b := s.Get("/errors?marker=errlog-7731")
+	_, b := s.Get(t, "/errors?marker=errlog-7731")
 	assert.Equal(t, "logged", string(b))
 	assert.True(t, s.WaitStderr("wsgi.errors says errlog-7731", 5*time.Second), "wsgi.errors write() in the error log")
 	assert.True(t, s.WaitStderr("writelines-errlog-7731", 5*time.Second), "wsgi.errors writelines() in the error log")
@@ -354,7 +354,7 @@ func TestResponseWsgiErrorsReachErrorLog(t *testing.T) {
 
 func TestResponseHeadersPassThrough(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	c.Send("GET /headers HTTP/1.1\r\nHost: t\r\n\r\n")
 	r := c.MustRead("GET")
 	assert.Equal(t, "hello world", r.Get("X-Custom"))

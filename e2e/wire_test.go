@@ -17,7 +17,7 @@ import (
 
 func TestWireKeepAliveReuse(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	var ports []string
 	for i := 0; i < 3; i++ {
 		e := environOf(t, c, fmt.Sprintf("GET /environ?i=%d HTTP/1.1\r\nHost: t\r\n\r\n", i))
@@ -33,7 +33,7 @@ func TestWireKeepAliveReuse(t *testing.T) {
 
 func TestWirePipelining(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	// Five requests in one write, including a body and a HEAD.
 	c.Send("GET /environ?n=1 HTTP/1.1\r\nHost: t\r\n\r\n" +
 		"POST /input?mode=read_n&n=3 HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world" +
@@ -63,7 +63,7 @@ func TestWireHTTP10(t *testing.T) {
 	s := startServer(t, ServerOpts{})
 
 	t.Run("no keep-alive closes", func(t *testing.T) {
-		c := s.Dial()
+		c := s.Dial(t)
 		c.Send("GET /headers HTTP/1.0\r\n\r\n")
 		r := c.MustRead("GET")
 		assert.Equal(t, 200, r.Code)
@@ -73,7 +73,7 @@ func TestWireHTTP10(t *testing.T) {
 	})
 
 	t.Run("streamed body is close-delimited, never chunked", func(t *testing.T) {
-		c := s.Dial()
+		c := s.Dial(t)
 		c.Send("GET /stream?n=4 HTTP/1.0\r\nHost: t\r\n\r\n")
 		r := c.MustRead("GET")
 		assert.Equal(t, 200, r.Code)
@@ -84,7 +84,7 @@ func TestWireHTTP10(t *testing.T) {
 	})
 
 	t.Run("keep-alive with a known length stays open", func(t *testing.T) {
-		c := s.Dial()
+		c := s.Dial(t)
 		c.Send("GET /headers HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
 		r := c.MustRead("GET")
 		assert.Equal(t, 200, r.Code)
@@ -98,7 +98,7 @@ func TestWireHTTP10(t *testing.T) {
 	})
 
 	t.Run("keep-alive with an unknown length still frames correctly", func(t *testing.T) {
-		c := s.Dial()
+		c := s.Dial(t)
 		c.Send("GET /stream?n=2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
 		r := c.MustRead("GET")
 		assert.False(t, r.Chunked)
@@ -112,7 +112,7 @@ func TestWireHTTP10(t *testing.T) {
 
 func TestWireConnectionClose(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	c.Send("GET /headers HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
 	r := c.MustRead("GET")
 	assert.Equal(t, 200, r.Code)
@@ -120,7 +120,7 @@ func TestWireConnectionClose(t *testing.T) {
 	c.ExpectClosed(3 * time.Second)
 
 	// Connection: close sent by the app is honoured.
-	c = s.Dial()
+	c = s.Dial(t)
 	c.Send("GET /conn_close HTTP/1.1\r\nHost: t\r\n\r\n")
 	r = c.MustRead("GET")
 	assert.Equal(t, "bye-bye!", string(r.Body))
@@ -128,7 +128,7 @@ func TestWireConnectionClose(t *testing.T) {
 	c.ExpectClosed(3*time.Second, "app sent Connection: close")
 
 	// Pipelined request after Connection: close is not answered.
-	c = s.Dial()
+	c = s.Dial(t)
 	c.Send("GET /headers HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\nGET /headers HTTP/1.1\r\nHost: t\r\n\r\n")
 	r = c.MustRead("GET")
 	assert.Equal(t, 200, r.Code)
@@ -137,7 +137,7 @@ func TestWireConnectionClose(t *testing.T) {
 
 func TestWireIdleKeepAliveTimeout(t *testing.T) {
 	s := startServer(t, ServerOpts{Args: []string{"--keep-alive", "1"}})
-	c := s.Dial()
+	c := s.Dial(t)
 	c.Send("GET /headers HTTP/1.1\r\nHost: t\r\n\r\n")
 	assert.Equal(t, 200, c.MustRead("GET").Code)
 	start := time.Now()
@@ -147,16 +147,16 @@ func TestWireIdleKeepAliveTimeout(t *testing.T) {
 
 func TestWireMissingHost(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	before := s.Hits()
-	c := s.Dial()
+	before := s.Hits(t)
+	c := s.Dial(t)
 	c.Send("GET /headers HTTP/1.1\r\n\r\n")
 	r := c.MustRead("GET")
 	assert.Equal(t, 400, r.Code, "HTTP/1.1 request without Host")
 	c.ExpectClosed(3 * time.Second)
-	assert.Equal(t, before, s.Hits(), "the app must not be called for a request without Host")
+	assert.Equal(t, before, s.Hits(t), "the app must not be called for a request without Host")
 
 	// HTTP/1.0 may omit Host.
-	c = s.Dial()
+	c = s.Dial(t)
 	c.Send("GET /headers HTTP/1.0\r\n\r\n")
 	assert.Equal(t, 200, c.MustRead("GET").Code)
 }
@@ -198,14 +198,14 @@ func TestWireBadRequests(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before := s.Hits()
-			c := s.Dial()
+			before := s.Hits(t)
+			c := s.Dial(t)
 			c.Send(tc.req)
 			r, err := c.Read("GET")
 			require.NoError(t, err, "request %q: expected one of %v, got %s", tc.req, tc.codes, quoteRaw(r.Raw))
 			assert.Contains(t, tc.codes, r.Code, "request %s → got %d %s", quoteRaw([]byte(tc.req)), r.Code, r.Reason)
 			c.ExpectClosed(3*time.Second, "after a malformed request")
-			assert.Equal(t, before, s.Hits(), "the app must not be called for a malformed request")
+			assert.Equal(t, before, s.Hits(t), "the app must not be called for a malformed request")
 		})
 	}
 }
@@ -214,7 +214,7 @@ func TestWireBadRequestsObsFoldAndTEWithCL(t *testing.T) {
 	s := startServer(t, ServerOpts{})
 
 	// obs-fold: reject with 400, or replace with SP (RFC 9112 §5.2).
-	c := s.Dial()
+	c := s.Dial(t)
 	c.Send("GET /environ HTTP/1.1\r\nHost: t\r\nX-Fold: a\r\n  b\r\n\r\n")
 	r := c.MustRead("GET")
 	if r.Code != 400 {
@@ -229,7 +229,7 @@ func TestWireBadRequestsObsFoldAndTEWithCL(t *testing.T) {
 
 	// Transfer-Encoding and Content-Length together: reject, or use chunked
 	// and close the connection afterwards (RFC 9112 §6.1).
-	c = s.Dial()
+	c = s.Dial(t)
 	c.Send("POST /input?mode=read_n HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n" +
 		chunked("hello") + "GET /headers HTTP/1.1\r\nHost: t\r\n\r\n")
 	r = c.MustRead("POST")
@@ -246,7 +246,7 @@ func TestWireLimitFlags(t *testing.T) {
 	s := startServer(t, ServerOpts{Args: []string{
 		"--limit-request-line", "100", "--limit-request-fields", "5", "--limit-request-field_size", "60"}})
 	send := func(req string) *Resp {
-		c := s.Dial()
+		c := s.Dial(t)
 		c.Send(req)
 		return c.MustRead("GET")
 	}
@@ -263,7 +263,7 @@ func TestWireLimitFlags(t *testing.T) {
 
 func TestWireChunkedRequestBody(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	parts := []string{"hello ", strings.Repeat("x", 5000), " world\n", "last"}
 	body := chunked(parts...)
 	// Chunk extensions and a trailer are legal and must be ignored.
@@ -299,7 +299,7 @@ func TestWireChunkedRequestBody(t *testing.T) {
 
 func TestWireBadChunkedBody(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	c.Send("POST /input?mode=read_n HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
 	r, err := c.Read("POST")
 	if err == nil {
@@ -312,7 +312,7 @@ func TestWireBadChunkedBody(t *testing.T) {
 
 func TestWireChunkedResponse(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	c.Send("GET /stream?n=5 HTTP/1.1\r\nHost: t\r\n\r\n")
 	r := c.MustRead("GET")
 	assert.Equal(t, 200, r.Code)
@@ -336,7 +336,7 @@ func TestWireExpectContinue(t *testing.T) {
 	body := strings.Repeat("0123456789", 1000)
 
 	t.Run("100 only after the app reads", func(t *testing.T) {
-		c := s.Dial()
+		c := s.Dial(t)
 		c.Send(fmt.Sprintf("POST /input?mode=read_n&gate=ec1 HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", len(body)))
 		// The app is waiting on the gate and has not read: nothing may arrive.
 		c.ExpectOpen(700*time.Millisecond, "100 Continue sent before the app read the body")
@@ -354,7 +354,7 @@ func TestWireExpectContinue(t *testing.T) {
 	})
 
 	t.Run("no 100 when the app does not read", func(t *testing.T) {
-		c := s.Dial()
+		c := s.Dial(t)
 		c.Send(fmt.Sprintf("POST /unread_body HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", len(body)))
 		r := c.MustRead("POST")
 		assert.Equal(t, 200, r.Code, "the final response must come without 100 Continue; got %s", quoteRaw(r.Raw))
@@ -362,7 +362,7 @@ func TestWireExpectContinue(t *testing.T) {
 	})
 
 	t.Run("no 100 to HTTP/1.0", func(t *testing.T) {
-		c := s.Dial()
+		c := s.Dial(t)
 		c.Send(fmt.Sprintf("POST /input?mode=read_n HTTP/1.0\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n%s", len(body), body))
 		r := c.MustRead("POST")
 		assert.Equal(t, 200, r.Code, "got %s", quoteRaw(r.Raw))
@@ -370,7 +370,7 @@ func TestWireExpectContinue(t *testing.T) {
 	})
 
 	t.Run("client sends the body without waiting", func(t *testing.T) {
-		c := s.Dial()
+		c := s.Dial(t)
 		c.Send(fmt.Sprintf("POST /input?mode=read_n HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n%s", len(body), body))
 		final, _ := c.ReadFinal("POST")
 		assert.Equal(t, 200, final.Code)
@@ -383,7 +383,7 @@ func TestWireExpectContinue(t *testing.T) {
 
 func TestWireHEAD(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	// HEAD with an app Content-Length, then HEAD of a streamed body, then GET:
 	// pipelined so any stray body byte would corrupt the next response.
 	c.Send("HEAD /headers HTTP/1.1\r\nHost: t\r\n\r\n" +
@@ -408,7 +408,7 @@ func TestWireHEAD(t *testing.T) {
 
 func TestWireNoBodyStatuses(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	c.Send("GET /status?code=204 HTTP/1.1\r\nHost: t\r\n\r\n" +
 		"GET /status?code=304 HTTP/1.1\r\nHost: t\r\n\r\n" +
 		"GET /headers HTTP/1.1\r\nHost: t\r\n\r\n")
@@ -428,7 +428,7 @@ func TestWireNoBodyStatuses(t *testing.T) {
 
 func TestWireDateAndServerHeaders(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	for _, path := range []string{"/headers", "/stream?n=1", "/status?code=404", "/raise"} {
 		c.Send("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n")
 		r := c.MustRead("GET")
@@ -444,7 +444,7 @@ func TestWireDateAndServerHeaders(t *testing.T) {
 
 func TestWireStatusLine(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	for _, tc := range []struct{ path, line string }{
 		{"/status?code=200", "HTTP/1.1 200 OK\r\n"},
 		{"/status?code=404", "HTTP/1.1 404 Not Found\r\n"},
@@ -461,7 +461,7 @@ func TestWireUnreadBodyKeepsConnectionInSync(t *testing.T) {
 	s := startServer(t, ServerOpts{})
 	for _, size := range []int{10, 100 * 1024, 3 << 20} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			c := s.Dial()
+			c := s.Dial(t)
 			body := strings.Repeat("u", size)
 			// The next request follows the body immediately: if the server
 			// neither drains nor closes, it would parse body bytes as a request.
@@ -483,7 +483,7 @@ func TestWireUnreadBodyKeepsConnectionInSync(t *testing.T) {
 		})
 	}
 	// A small unread body must be drained (keep-alive kept), not a reason to close.
-	c := s.Dial()
+	c := s.Dial(t)
 	c.Send("POST /unread_body HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nabcde")
 	r := c.MustRead("POST")
 	assert.False(t, r.ConnectionClose())
@@ -493,7 +493,7 @@ func TestWireUnreadBodyKeepsConnectionInSync(t *testing.T) {
 
 func TestWireHopByHopFromApp(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	c.Send("GET /hop HTTP/1.1\r\nHost: t\r\n\r\nGET /headers HTTP/1.1\r\nHost: t\r\n\r\n")
 	r := c.MustRead("GET")
 	assert.Equal(t, 200, r.Code)
@@ -507,13 +507,13 @@ func TestWireHopByHopFromApp(t *testing.T) {
 func TestWireSlowClientDoesNotHoldThread(t *testing.T) {
 	s := startServer(t, ServerOpts{Args: []string{"--threads", "1"}})
 	// A: head still arriving. B: head done, small body still arriving.
-	a := s.Dial()
+	a := s.Dial(t)
 	a.Send("GET /headers HTTP/1.1\r\nHost: t\r\nX-Slow: ")
-	b := s.Dial()
+	b := s.Dial(t)
 	b.Send("POST /input?mode=read_n HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n0123456789")
 	time.Sleep(300 * time.Millisecond)
 	start := time.Now()
-	c := s.Dial()
+	c := s.Dial(t)
 	c.Send("GET /headers HTTP/1.1\r\nHost: t\r\n\r\n")
 	r, err := c.ReadTimeout("GET", 5*time.Second)
 	require.NoError(t, err, "with --threads 1, a slow uploader must not block other requests")
@@ -529,7 +529,7 @@ func TestWireSlowClientDoesNotHoldThread(t *testing.T) {
 
 func TestWireAbsoluteFormTarget(t *testing.T) {
 	s := startServer(t, ServerOpts{})
-	c := s.Dial()
+	c := s.Dial(t)
 	e := environOf(t, c, "GET http://example.com:8080/environ?x=1 HTTP/1.1\r\nHost: example.com:8080\r\n\r\n")
 	p, _ := e.Str("PATH_INFO")
 	q, _ := e.Str("QUERY_STRING")

@@ -28,8 +28,9 @@
 //     the prefix (nginx "location /app/ { proxy_pass http://up/; }") and
 //     the application must still generate URLs under /app. gunicorn 20 splits
 //     the path at the first occurrence of SCRIPT_NAME anywhere (500 when
-//     absent); gunicorn 22 answers 500 for a path outside SCRIPT_NAME and
-//     strips "/app" from "/apple". Limitation: behind a stripping proxy, an
+//     absent); gunicorn >= 22 answers 400 "Request path ... does not start
+//     with SCRIPT_NAME" for a path outside it, and turns "/apple" into
+//     PATH_INFO "le". Limitation: behind a stripping proxy, an
 //     application route that itself begins with the root path ("/app/...")
 //     would lose it.
 //   - QUERY_STRING is raw, "" when there is none (always present).

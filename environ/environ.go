@@ -211,81 +211,13 @@ func (b *builder) build(r *server.Request, c *Config) error {
 	}
 	remote, remotePort, remoteFromProxy := peer, "", false
 	if trusted {
-		var fwd walkResult
-		fwdOK := true
-		for i := range sc.hdr {
-			if sc.hdr[i].kind == kindForwarded && fwdOK {
-				sc.fwd, fwdOK = parseForwarded(sc.fwd, sc.hdr[i].value)
-			}
+		var p proxyInfo
+		p, err = b.proxy(c, peer)
+		if p.scheme != "" {
+			scheme = p.scheme
 		}
-		if fwdOK {
-			fwd = walkForwarded(sc.fwd, c)
-		}
-		xff := walkXFF(sc.hdr, c)
-
-		// The client address: every header that names one must agree.
-		final := func(w walkResult) netip.Addr {
-			if w.moved {
-				return w.addr
-			}
-			return peer
-		}
-		switch {
-		case fwd.present && xff.present && final(fwd) != final(xff):
-			err = errClientConflict
-		case fwd.present && fwd.moved:
-			remote, remotePort, remoteFromProxy = fwd.addr, fwd.port, true
-			if remotePort == "" && xff.present && xff.moved {
-				remotePort = xff.port
-			}
-		case !fwd.present && xff.present && xff.moved:
-			remote, remotePort, remoteFromProxy = xff.addr, xff.port, true
-		}
-
-		// The scheme: every secure scheme header present, and the proto= of
-		// the Forwarded element of the client, vote; they must agree.
-		vote, conflict := "", false
-		cast := func(s string) {
-			if vote == "" {
-				vote = s
-			} else if vote != s {
-				conflict = true
-			}
-		}
-		for k := range c.secure {
-			// The rightmost list element of the last line: the one our
-			// trusted peer wrote if it appends rather than replaces.
-			for i := len(sc.hdr) - 1; i >= 0; i-- {
-				if sc.hdr[i].secure != int8(k) {
-					continue
-				}
-				if v := lastListElem(sc.hdr[i].value); v != "" {
-					if equalFoldASCII(v, c.secure[k].value) {
-						cast("https")
-					} else {
-						cast("http")
-					}
-					break
-				}
-			}
-		}
-		if fwdOK && len(sc.fwd) > 0 {
-			if e := &sc.fwd[fwd.chosen]; e.hasProto {
-				switch {
-				case equalFoldASCII(e.proto, "https"), equalFoldASCII(e.proto, "wss"):
-					cast("https")
-				case equalFoldASCII(e.proto, "http"), equalFoldASCII(e.proto, "ws"):
-					cast("http")
-				}
-			}
-		}
-		switch {
-		case conflict:
-			// gunicorn: "Contradictory scheme headers" → 400. Without the
-			// error path, claim no security that was not established.
-			scheme, err = "http", errSchemeConflict
-		case vote != "":
-			scheme = vote
+		if p.fromProxy {
+			remote, remotePort, remoteFromProxy = p.remote, p.port, true
 		}
 	}
 

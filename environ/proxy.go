@@ -5,6 +5,97 @@ import (
 	"strings"
 )
 
+// proxyInfo is what the headers of a trusted peer establish.
+type proxyInfo struct {
+	scheme    string // "" when no header voted
+	fromProxy bool   // remote and port come from a proxy header
+	remote    netip.Addr
+	port      string // "" when the header gave none
+}
+
+// proxy applies the proxy rules (see the package documentation) to the
+// classified headers of a request from a trusted peer.
+func (b *builder) proxy(c *Config, peer netip.Addr) (p proxyInfo, err error) {
+	sc := b.sc
+	var fwd walkResult
+	fwdOK := true
+	for i := range sc.hdr {
+		if sc.hdr[i].kind == kindForwarded && fwdOK {
+			sc.fwd, fwdOK = parseForwarded(sc.fwd, sc.hdr[i].value)
+		}
+	}
+	if fwdOK {
+		fwd = walkForwarded(sc.fwd, c)
+	}
+	xff := walkXFF(sc.hdr, c)
+
+	// The client address: every header that names one must agree.
+	final := func(w walkResult) netip.Addr {
+		if w.moved {
+			return w.addr
+		}
+		return peer
+	}
+	switch {
+	case fwd.present && xff.present && final(fwd) != final(xff):
+		err = errClientConflict
+	case fwd.present && fwd.moved:
+		p.remote, p.port, p.fromProxy = fwd.addr, fwd.port, true
+		if p.port == "" && xff.present && xff.moved {
+			p.port = xff.port
+		}
+	case !fwd.present && xff.present && xff.moved:
+		p.remote, p.port, p.fromProxy = xff.addr, xff.port, true
+	}
+
+	// The scheme: every secure scheme header present, and the proto= of
+	// the Forwarded element of the client, vote; they must agree.
+	vote, conflict := "", false
+	cast := func(s string) {
+		if vote == "" {
+			vote = s
+		} else if vote != s {
+			conflict = true
+		}
+	}
+	for k := range c.secure {
+		// The rightmost list element of the last line: the one our
+		// trusted peer wrote if it appends rather than replaces.
+		for i := len(sc.hdr) - 1; i >= 0; i-- {
+			if sc.hdr[i].secure != int8(k) {
+				continue
+			}
+			if v := lastListElem(sc.hdr[i].value); v != "" {
+				if equalFoldASCII(v, c.secure[k].value) {
+					cast("https")
+				} else {
+					cast("http")
+				}
+				break
+			}
+		}
+	}
+	if fwdOK && len(sc.fwd) > 0 {
+		if e := &sc.fwd[fwd.chosen]; e.hasProto {
+			switch {
+			case equalFoldASCII(e.proto, "https"), equalFoldASCII(e.proto, "wss"):
+				cast("https")
+			case equalFoldASCII(e.proto, "http"), equalFoldASCII(e.proto, "ws"):
+				cast("http")
+			}
+		}
+	}
+	switch {
+	case conflict:
+		// gunicorn: "Contradictory scheme headers" → 400. Without the
+		// error path, claim no security that was not established.
+		p.scheme, err = "http", errSchemeConflict
+	case vote != "":
+		p.scheme = vote
+	}
+	return p, err
+}
+
 // walkResult is what one proxy header says about the client.
 type walkResult struct {
 	// present: the trusted peer asserted something about the client address

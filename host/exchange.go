@@ -17,7 +17,8 @@ type exchange struct {
 	w       *server.ResponseWriter
 	r       *server.Request
 	log     *slog.Logger
-	bodyErr error // the first error reading the body, to answer with its status
+	bodyErr  error // the first error reading the body, to answer with its status
+	bodyRead int64 // body bytes given to the app
 }
 
 func (e *exchange) reset(w *server.ResponseWriter, r *server.Request) {
@@ -26,6 +27,7 @@ func (e *exchange) reset(w *server.ResponseWriter, r *server.Request) {
 
 func (e *exchange) ReadBody(p []byte) (int, error) {
 	n, err := e.r.Body.Read(p)
+	e.bodyRead += int64(n)
 	if err != nil && !errors.Is(err, io.EOF) {
 		if e.bodyErr == nil {
 			e.bodyErr = err
@@ -43,6 +45,14 @@ func (e *exchange) Write(p []byte) error {
 	_, err := e.w.Write(p)
 	if err != nil && errors.Is(err, server.ErrContentLength) {
 		return nil // the excess is dropped; the app may go on
+	}
+	return err
+}
+
+func (e *exchange) WriteFinal(p []byte) error {
+	_, err := e.w.WriteFinal(p)
+	if err != nil && errors.Is(err, server.ErrContentLength) {
+		return nil
 	}
 	return err
 }

@@ -39,7 +39,8 @@ func runMaster(cfg *config.Config, elog *logs.ErrorLog) int {
 	early := make(chan os.Signal, 8)
 	signal.Notify(early, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTTIN, syscall.SIGTTOU, syscall.SIGUSR1)
 	lns, err := listen.FromSystemd()
-	if err == nil && len(lns) == 0 {
+	ownSockets := err == nil && len(lns) == 0 // systemd's sockets are systemd's to remove
+	if ownSockets {
 		lns, err = listen.Listen(cfg.Bind)
 	}
 	if err != nil {
@@ -57,7 +58,7 @@ func runMaster(cfg *config.Config, elog *logs.ErrorLog) int {
 	// is removed when the master exits, as gunicorn does.
 	var socketFiles []string
 	for _, ln := range lns {
-		if ul, ok := ln.(*net.UnixListener); ok {
+		if ul, ok := ln.(*net.UnixListener); ok && ownSockets {
 			ul.SetUnlinkOnClose(false)
 			socketFiles = append(socketFiles, ul.Addr().String())
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gohost/gohost/environ"
+	"github.com/gohost/gohost/host/metrics"
 	"github.com/gohost/gohost/pybridge"
 	"github.com/gohost/gohost/server"
 )
@@ -26,6 +27,7 @@ type pool struct {
 
 	served atomic.Uint64 // requests completed
 	busy   atomic.Int32  // threads inside a request
+	rec    *metrics.Recorder
 
 	// afterRequest is called by the thread that finished the request, with
 	// the number of requests served so far (for --max-requests).
@@ -65,6 +67,7 @@ func (s *slot) line() string {
 
 func newPool(interp *pybridge.Interpreter, threads int, env *environ.Config, log *slog.Logger) *pool {
 	return &pool{
+		rec:    metrics.NewRecorder(threads),
 		interp: interp,
 		env:    env,
 		log:    log,
@@ -103,16 +106,25 @@ func (p *pool) run(i int, started chan<- error) {
 	defer th.Close()
 	ex := &exchange{log: p.log}
 	s := &p.slots[i]
+	gilWait := th.GILWait()
 	for j := range p.jobs { // GIL: not held while waiting for work
 		r := j.r
 		s.begin(r)
 		p.busy.Add(1)
+		began := time.Now()
 
 		ex.reset(j.w, r)
 		vars := environ.Append(th.Vars(), r, p.env)
 		body, complete := r.Body.TakePrefetched()
+		ex.bodyRead = int64(len(body))
 		th.Serve(ex, vars, body, complete)
 
+		p.rec.AddBusy(time.Since(began))
+		p.rec.AddBodyIn(ex.bodyRead)
+		if w := th.GILWait(); w != gilWait {
+			p.rec.AddGILWait(w - gilWait)
+			gilWait = w
+		}
 		p.busy.Add(-1)
 		s.started.Store(0)
 		n := p.served.Add(1)

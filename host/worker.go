@@ -16,6 +16,7 @@ import (
 	"github.com/gohost/gohost/host/config"
 	"github.com/gohost/gohost/host/logs"
 	"github.com/gohost/gohost/host/master"
+	"github.com/gohost/gohost/host/metrics"
 	"github.com/gohost/gohost/server"
 )
 
@@ -75,7 +76,7 @@ func runWorker(cfg *config.Config, elog *logs.ErrorLog) int {
 		elog.Error("worker boot failed", "err", err)
 		return master.ExitWorkerBootError
 	}
-	srv := server.New(serverConfig(cfg, elog, access), p)
+	srv := server.New(serverConfig(cfg, elog, access, p.rec), p)
 	for _, ln := range lns {
 		go func(ln net.Listener) {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, server.ErrServerClosed) {
@@ -149,7 +150,7 @@ loop:
 	return master.ExitOK
 }
 
-func serverConfig(cfg *config.Config, elog *logs.ErrorLog, access *logs.AccessLogger) server.Config {
+func serverConfig(cfg *config.Config, elog *logs.ErrorLog, access *logs.AccessLogger, rec *metrics.Recorder) server.Config {
 	sc := server.Config{
 		LimitRequestLine:      cfg.LimitRequestLine,
 		LimitRequestFields:    cfg.LimitRequestFields,
@@ -164,24 +165,28 @@ func serverConfig(cfg *config.Config, elog *logs.ErrorLog, access *logs.AccessLo
 		ServerHeader:          cfg.ServerHeader,
 		ErrorLog:              elog.Logger,
 	}
-	if access != nil {
-		pid := os.Getpid()
-		sc.AccessLog = func(e *server.AccessEntry) {
-			r := e.Request
-			access.Log(&logs.AccessRecord{
-				Start:         r.Received,
-				Duration:      e.Duration,
-				RemoteAddr:    addrString(r.RemoteAddr),
-				Method:        r.Method,
-				Path:          r.Path,
-				Query:         r.RawQuery,
-				Proto:         r.Proto,
-				Status:        e.Status,
-				Bytes:         e.BodySent,
-				RequestHeader: func(name string) string { return headerValue(r.Header, name) },
-				PID:           pid,
-			})
+	pid := os.Getpid()
+	// Every answered request, the app's and the server's own (400, 413, …),
+	// is counted and, with --access-logfile, logged.
+	sc.AccessLog = func(e *server.AccessEntry) {
+		r := e.Request
+		rec.End(r.Method, e.Status, e.Duration, e.BodySent)
+		if access == nil {
+			return
 		}
+		access.Log(&logs.AccessRecord{
+			Start:         r.Received,
+			Duration:      e.Duration,
+			RemoteAddr:    addrString(r.RemoteAddr),
+			Method:        r.Method,
+			Path:          r.Path,
+			Query:         r.RawQuery,
+			Proto:         r.Proto,
+			Status:        e.Status,
+			Bytes:         e.BodySent,
+			RequestHeader: func(name string) string { return headerValue(r.Header, name) },
+			PID:           pid,
+		})
 	}
 	return sc
 }

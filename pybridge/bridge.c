@@ -14,6 +14,7 @@
 
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "_cgo_export.h"
@@ -126,6 +127,20 @@ typedef struct {
 	gh_thread *t; // NULL once the request is finished
 	uint64_t gen;
 } gh_sr;
+
+static long long now_ns(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+// take_gil acquires the GIL with this thread's state and counts the wait
+// (the gohost_gil_wait_seconds_total metric).
+static void take_gil(gh_thread *t) {
+	long long start = now_ns();
+	PyEval_RestoreThread(t->ts); // GIL: take
+	t->res.gil_wait_ns += now_ns() - start;
+}
 
 // set_error stores the pending Python exception's traceback text in t->res
 // and clears it. GIL: held.
@@ -948,7 +963,7 @@ static void clear_request(gh_thread *t);
 void gh_thread_free(gh_thread *t) {
 	if (t == NULL)
 		return;
-	PyEval_RestoreThread(t->ts); // GIL: take
+	take_gil(t); // GIL: take
 	clear_request(t);
 	Py_CLEAR(t->template);
 	Py_CLEAR(t->errors);
@@ -1100,7 +1115,7 @@ void gh_call(gh_thread *t, const char *vars, Py_ssize_t varslen, const char *bod
 	r->started = r->headers_dirty = 0;
 	r->nchunks = r->nheaders = 0;
 	r->errlen = 0;
-	PyEval_RestoreThread(t->ts); // GIL: take
+	take_gil(t); // GIL: take
 	t->gen++;
 	t->headers_sent = 0;
 	if (ensure_chunks(t, 1) < 0)
@@ -1168,7 +1183,7 @@ error:
 void gh_next(gh_thread *t) {
 	gh_result *r = &t->res;
 	r->headers_dirty = 0;
-	PyEval_RestoreThread(t->ts); // GIL: take
+	take_gil(t); // GIL: take
 	Py_CLEAR(t->chunk);          // ref: the chunk Go has finished writing
 	if (t->iter == NULL) {
 		r->kind = GH_DONE;
@@ -1207,7 +1222,7 @@ void gh_finish(gh_thread *t) {
 	gh_result *r = &t->res;
 	r->kind = GH_DONE;
 	r->errlen = 0;
-	PyEval_RestoreThread(t->ts); // GIL: take
+	take_gil(t); // GIL: take
 	Py_CLEAR(t->chunk);
 	if (t->result != NULL) {
 		// PEP 3333: "If the iterable returned by the application has a

@@ -37,7 +37,7 @@ typedef struct {
 	long long offset; // GH_FILE: where the file object's position is
 	char *err;        // GH_ERROR: traceback text, UTF-8, owned by the thread
 	Py_ssize_t errlen;
-	int exit_requested; // the app called sys.exit/os._exit style SystemExit
+	long long gil_wait_ns; // time spent waiting for the GIL, cumulative
 } gh_result;
 
 typedef struct gh_thread gh_thread;

@@ -67,6 +67,7 @@ type fakeExchange struct {
 	logged   *PyError
 	writeErr error
 	file     []byte
+	finals   int
 }
 
 func (f *fakeExchange) ReadBody(p []byte) (int, error) {
@@ -90,6 +91,10 @@ func (f *fakeExchange) Write(p []byte) error {
 	f.sent = true
 	f.out.Write(p)
 	return nil
+}
+func (f *fakeExchange) WriteFinal(p []byte) error {
+	f.finals++
+	return f.Write(p)
 }
 func (f *fakeExchange) SendFile(file *os.File, off int64) error {
 	f.sent = true
@@ -146,6 +151,7 @@ func TestListResponseGetsContentLength(t *testing.T) {
 		assert.Equal(t, "13", ex.header("Content-Length"))
 		assert.Equal(t, "text/plain", ex.header("Content-Type"))
 		assert.Nil(t, ex.failed)
+		assert.Equal(t, 1, ex.finals, "the last chunk completes the response")
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/gohost/gohost/environ"
@@ -31,6 +32,9 @@ type Exchange interface {
 	// the head is sent. An error means they are invalid.
 	Start(status string, headers []server.HeaderField) error
 	Write(p []byte) error
+	// WriteFinal writes the last bytes of the body: the response is
+	// complete when it returns.
+	WriteFinal(p []byte) error
 	SendFile(f *os.File, offset int64) error
 	HeadersSent() bool
 	// Fail ends a response the app broke: a 500 if nothing was sent yet,
@@ -104,6 +108,9 @@ func (t *Thread) Close() {
 	registry.Unlock()
 }
 
+// GILWait is the time this thread has waited for the GIL so far.
+func (t *Thread) GILWait() time.Duration { return time.Duration(t.res.gil_wait_ns) }
+
 // Vars returns a reusable slice for environ.Append.
 func (t *Thread) Vars() []environ.Var { return t.vars[:0] }
 
@@ -154,13 +161,18 @@ func (t *Thread) respond() {
 			if !t.start(total) {
 				return
 			}
-			for _, c := range t.chunks() {
-				if t.ex.Write(cBytes(c)) != nil {
+			// The last piece goes out with WriteFinal: head, body and the end
+			// of the response in one system call for a one-item list.
+			cs := t.chunks()
+			for i, c := range cs {
+				if i == len(cs)-1 {
+					t.ex.WriteFinal(cBytes(c))
+				} else if t.ex.Write(cBytes(c)) != nil {
 					return
 				}
 			}
-			if !t.ex.HeadersSent() {
-				t.ex.Write(nil) // an empty body: send the head
+			if len(cs) == 0 {
+				t.ex.WriteFinal(nil)
 			}
 			return
 		case kindMore:

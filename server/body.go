@@ -46,13 +46,12 @@ type Body struct {
 	wireDone  bool  // the body's last byte has been read from the wire
 	err       error // sticky wire error
 	expect100 bool  // a 100 Continue is due before the first wire read
-	readAny   bool  // the handler called Read or TakePrefetched
 }
 
 // reset prepares b for a new request body on br.
 func (b *Body) reset(c *conn, br *bufio.Reader, kind bodyKind, cl int64, limit int64, maxFields, fieldLimit int, timeout time.Duration) {
 	b.release()
-	*b = Body{c: c, br: br, kind: kind, timeout: timeout, preBuf: nil}
+	*b = Body{c: c, br: br, kind: kind, timeout: timeout}
 	switch kind {
 	case bodyNone:
 		b.wireDone = true
@@ -75,7 +74,6 @@ func (b *Body) release() {
 
 // Read reads decoded body bytes into p.
 func (b *Body) Read(p []byte) (int, error) {
-	b.readAny = true
 	if len(b.pre) > 0 {
 		n := copy(p, b.pre)
 		b.pre = b.pre[n:]
@@ -109,7 +107,6 @@ func (b *Body) Read(p []byte) (int, error) {
 // they are the whole (rest of the) body. The bytes stay valid until the
 // handler returns.
 func (b *Body) TakePrefetched() (data []byte, complete bool) {
-	b.readAny = true
 	data = b.pre
 	b.pre = nil
 	return data, b.wireDone && b.err == nil

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"io"
@@ -137,7 +138,13 @@ func (c *conn) serve() {
 			return // Shutdown closed the idle connection
 		}
 		now := time.Now()
-		c.rwc.SetReadDeadline(now.Add(s.cfg.ReadHeaderTimeout))
+		if !c.headBuffered() {
+			// The head is still arriving: it must be complete within
+			// ReadHeaderTimeout of its first byte. (A head already in the
+			// buffer needs no read, so no deadline: one timer update saved
+			// per request.)
+			c.rwc.SetReadDeadline(now.Add(s.cfg.ReadHeaderTimeout))
+		}
 
 		if !c.readRequest(now) {
 			return
@@ -158,6 +165,18 @@ func (c *conn) serve() {
 		idle = s.cfg.KeepAliveTimeout
 	}
 }
+
+// headBuffered reports whether a whole request head (up to its empty line)
+// is already in the read buffer.
+func (c *conn) headBuffered() bool {
+	b, _ := c.br.Peek(c.br.Buffered())
+	for len(b) >= 2 && b[0] == '\r' && b[1] == '\n' {
+		b = b[2:] // empty lines before the request line
+	}
+	return bytes.Index(b, headEnd) >= 0
+}
+
+var headEnd = []byte("\r\n\r\n")
 
 // readRequest reads and validates the head, sets up the body and prefetches
 // it. On failure it answers the client itself (or not, when the client is
@@ -223,6 +242,9 @@ func (c *conn) finishRequest() (keepAlive bool) {
 	s := c.srv
 	w := &c.w
 	w.finish()
+	if w.err != nil {
+		s.debug("response write failed", c.rwc, w.err)
+	}
 	if w.closeAfter {
 		c.linger = true
 	}

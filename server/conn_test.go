@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -454,4 +455,46 @@ func appendInt(b []byte, n int64) []byte {
 		b = appendInt(b, n/10)
 	}
 	return append(b, byte('0'+n%10))
+}
+
+// flakyListener fails Accept with the given errors first.
+type flakyListener struct {
+	*memListener
+	mu   sync.Mutex
+	errs []error
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	if len(l.errs) > 0 {
+		err := l.errs[0]
+		l.errs = l.errs[1:]
+		l.mu.Unlock()
+		return nil, err
+	}
+	l.mu.Unlock()
+	return l.memListener.Accept()
+}
+
+func TestAcceptErrors(t *testing.T) {
+	t.Run("temporary errors are retried", func(t *testing.T) {
+		l := &flakyListener{memListener: newMemListener(),
+			errs: []error{&net.OpError{Op: "accept", Err: syscall.EMFILE}, syscall.ECONNABORTED, syscall.ENFILE}}
+		srv := New(quietConfig(), HandlerFunc(okHandler))
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(l) }()
+		c, _ := l.Dial()
+		c.Write([]byte(get))
+		c.CloseWrite()
+		out, err := io.ReadAll(c)
+		require.NoError(t, err)
+		assert.Contains(t, string(out), "200 OK")
+		srv.Close()
+		assert.ErrorIs(t, <-done, ErrServerClosed)
+	})
+	t.Run("permanent error is returned", func(t *testing.T) {
+		l := &flakyListener{memListener: newMemListener(), errs: []error{errTest}}
+		srv := New(quietConfig(), HandlerFunc(okHandler))
+		assert.ErrorIs(t, srv.Serve(l), errTest)
+	})
 }

@@ -211,7 +211,7 @@ func TestRequestFields(t *testing.T) {
 				Proto: "HTTP/1.1", ProtoMinor: 1, Host: "ex.com", Header: []HeaderField{{"Host", "ex.com"}}},
 		},
 		{
-			raw: "OPTIONS * HTTP/1.0\r\n\r\n",
+			raw:  "OPTIONS * HTTP/1.0\r\n\r\n",
 			want: Request{Method: "OPTIONS", RequestURI: "*", Path: "*", Proto: "HTTP/1.0", Close: true},
 		},
 		{

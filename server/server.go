@@ -94,7 +94,7 @@ func (s *Server) Serve(l net.Listener) error {
 				return err
 			}
 			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			s.log.Warn("accept error; retrying", "err", err, "delay", delay)
+			s.log.Info("accept error; retrying", "err", err, "delay", delay)
 			t := time.NewTimer(delay)
 			select {
 			case <-t.C:

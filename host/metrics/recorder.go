@@ -48,14 +48,15 @@ func NewRecorder(threads int) *Recorder {
 	return &Recorder{threads: threads, requests: make(map[reqKey]uint64), durations: make([]uint64, len(Buckets)+1)}
 }
 
-// Begin marks a request as in flight.
-func (r *Recorder) Begin() { r.inFlight.Add(1) }
+// SetInFlight records how many requests are being served now.
+func (r *Recorder) SetInFlight(n int) { r.inFlight.Store(int64(n)) }
+
+// AddBodyIn adds request body bytes read.
+func (r *Recorder) AddBodyIn(n int64) { r.bytesIn.Add(uint64(max(n, 0))) }
 
 // End records a finished request: its method, status (0 when none was
-// sent), time from arrival to completion and body bytes each way.
-func (r *Recorder) End(method string, status int, d time.Duration, in, out int64) {
-	r.inFlight.Add(-1)
-	r.bytesIn.Add(uint64(max(in, 0)))
+// sent), time from arrival to completion and response body bytes.
+func (r *Recorder) End(method string, status int, d time.Duration, out int64) {
 	r.bytesOut.Add(uint64(max(out, 0)))
 	sec := d.Seconds()
 	i := 0

@@ -349,7 +349,10 @@ func parseQ(s string) int {
 			scale /= 10
 		}
 	}
-	return min(q, 1000)
+	if q > 1000 {
+		return 0 // "1" may only be followed by zeros
+	}
+	return q
 }
 
 // builtinTypes fixes the Content-Type of the web's usual files, whatever

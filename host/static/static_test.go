@@ -31,7 +31,7 @@ import (
 //	base/public/  → /static   app.js (+ .br, .gz), plain.txt, ...
 //	base/img/     → /static/img
 type fixture struct {
-	t         *testing.T
+	t         testing.TB
 	addr      string
 	base      string
 	public    string
@@ -51,7 +51,7 @@ const (
 // modTime is plain.txt's mtime: not on a second boundary.
 var modTime = time.Date(2024, 1, 2, 3, 4, 5, 123456789, time.UTC)
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	base, err := filepath.EvalSymlinks(t.TempDir())
 	require.NoError(t, err)
@@ -502,7 +502,7 @@ func TestTraversal(t *testing.T) {
 		"/static/img/../../secret.txt",
 		"/static/..%5csecret.txt",
 		"/static/sub%5c..%5c..%5csecret.txt",
-		"/static/link-out",          // symlink to a file outside
+		"/static/link-out",           // symlink to a file outside
 		"/static/dir-out/secret.txt", // symlink to a directory outside
 		"/static/.env",
 		"/static/%2eenv",
@@ -651,4 +651,33 @@ func TestNilNextAndNoMounts(t *testing.T) {
 	}), nil))
 	assert.Equal(t, 204, fx.get("/static/plain.txt").status)
 	assert.Equal(t, 1, calls)
+}
+
+// BenchmarkServe measures a keep-alive client fetching a small file, and
+// revalidating it (304: opens and fstats, no read).
+func BenchmarkServe(b *testing.B) {
+	fx := newFixture(b)
+	etag, _ := fx.stat("app.js", "-br")
+	for _, bc := range []struct{ name, target, extra string }{
+		{"next", "/app", ""}, // baseline: the server and the client alone
+		{"200", "/static/app.js", ""},
+		{"304", "/static/app.js", "If-None-Match: " + etag + "\r\n"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			c, err := net.Dial("tcp", fx.addr)
+			require.NoError(b, err)
+			defer c.Close()
+			req := []byte("GET " + bc.target + " HTTP/1.1\r\nHost: b\r\nAccept-Encoding: gzip, br\r\n" + bc.extra + "\r\n")
+			br := bufio.NewReader(c)
+			for b.Loop() {
+				_, err := c.Write(req)
+				require.NoError(b, err)
+				resp, err := http.ReadResponse(br, nil)
+				require.NoError(b, err)
+				_, err = io.Copy(io.Discard, resp.Body)
+				require.NoError(b, err)
+				resp.Body.Close()
+			}
+		})
+	}
 }
