@@ -78,3 +78,23 @@ fuzz: setup
 clean:
 	rm -rf bin $(DJANGO_DIR)/staticfiles $(DJANGO_DIR)/db.sqlite3
 	find python -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# Container image (Dockerfile, docs/DEPLOYMENT.md) with podman if present, else docker.
+# PREBUILT=1 copies bin/gohost (built here, on Debian bookworm) instead of compiling gohost in a
+# golang image; DOCKER_BUILD_ARGS adds options, e.g. --build-arg BASE=localhost/debian:bookworm.
+DOCKER_IMAGE ?= gohost:latest
+DOCKER_BUILD_ARGS ?=
+PREBUILT ?=
+
+.PHONY: docker docker-test
+
+docker: $(if $(PREBUILT),build)
+	@engine=$$(command -v podman || command -v docker) || { echo "make docker: neither podman nor docker found" >&2; exit 1; }; \
+	fmt=; case "$$engine" in */podman) fmt='--format docker';; esac; \
+	set -x; "$$engine" build $$fmt $(if $(PREBUILT),--target prebuilt) --build-arg VERSION=$(VERSION) \
+		$(DOCKER_BUILD_ARGS) -t $(DOCKER_IMAGE) .
+
+# Builds the image here (local debootstrap base, prebuilt binary), serves the Flask example in
+# it, runs its HEALTHCHECK and stops it with TERM (deploy/docker-test.sh).
+docker-test:
+	@bash deploy/docker-test.sh

@@ -14,9 +14,9 @@ import (
 // exchange is pybridge's view of one request: reads go to the request body,
 // writes to the ResponseWriter. One per Python thread, reset per request.
 type exchange struct {
-	w       *server.ResponseWriter
-	r       *server.Request
-	log     *slog.Logger
+	w        *server.ResponseWriter
+	r        *server.Request
+	log      *slog.Logger
 	bodyErr  error // the first error reading the body, to answer with its status
 	bodyRead int64 // body bytes given to the app
 }
@@ -80,6 +80,11 @@ func (e *exchange) Fail(err *pybridge.PyError) {
 	if code == 0 {
 		code = 500
 	}
+	e.fail(code)
+}
+
+// fail answers with a short error response and closes the connection.
+func (e *exchange) fail(code int) {
 	text := statusText(code)
 	body := text + "\n"
 	if e.w.Start(strconv.Itoa(code)+" "+text, []server.HeaderField{

@@ -114,10 +114,17 @@ func (p *pool) run(i int, started chan<- error) {
 		began := time.Now()
 
 		ex.reset(j.w, r)
-		vars := environ.Append(th.Vars(), r, p.env)
-		body, complete := r.Body.TakePrefetched()
-		ex.bodyRead = int64(len(body))
-		th.Serve(ex, vars, body, complete)
+		vars, err := environ.AppendChecked(th.Vars(), r, p.env)
+		if err != nil {
+			// Trusted proxies disagree about the client or the scheme: the
+			// request cannot be attributed safely (gunicorn answers 400 too).
+			p.log.Info("Bad proxy headers: "+r.RequestURI, "err", err)
+			ex.fail(400)
+		} else {
+			body, complete := r.Body.TakePrefetched()
+			ex.bodyRead = int64(len(body))
+			th.Serve(ex, vars, body, complete)
+		}
 
 		p.rec.AddBusy(time.Since(began))
 		p.rec.AddBodyIn(ex.bodyRead)

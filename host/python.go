@@ -53,12 +53,13 @@ func startPython(cfg *config.Config, elog *logs.ErrorLog) (*pybridge.Interpreter
 	}
 	sysPath = append(sysPath, cwd)
 	interp, err := pybridge.Start(pybridge.Options{
-		Program:      os.Args[0],
-		Virtualenv:   venv,
-		SysPath:      sysPath,
-		Multithread:  cfg.Threads > 1,
-		Multiprocess: cfg.Workers > 1,
-		ErrorLog:     func(line string) { elog.Error(line) },
+		Program:        os.Args[0],
+		Virtualenv:     venv,
+		SysPath:        sysPath,
+		Multithread:    cfg.Threads > 1,
+		Multiprocess:   cfg.Workers > 1,
+		ServerSoftware: "gohost/" + Version,
+		ErrorLog:       func(line string) { elog.Error(line) },
 	})
 	if err != nil {
 		return nil, err

@@ -860,12 +860,14 @@ int gh_load_app(const char *spec, char **err) {
 
 // gh_set_template builds the environ entries that are the same for every
 // request. GIL: held (main thread).
-int gh_set_template(int multithread, int multiprocess) {
+int gh_set_template(int multithread, int multiprocess, const char *software) {
 	PyObject *d = PyDict_New(); // ref: new
 	if (d == NULL)
 		return -1;
 	PyObject *version = Py_BuildValue("(ii)", 1, 0); // ref: new
-	int rc = version == NULL ||
+	PyObject *sw = PyUnicode_DecodeLatin1(software, (Py_ssize_t)strlen(software), NULL); // ref: new
+	int rc = version == NULL || sw == NULL ||
+	         PyDict_SetItemString(d, "SERVER_SOFTWARE", sw) < 0 ||
 	         PyDict_SetItemString(d, "wsgi.version", version) < 0 ||
 	         PyDict_SetItemString(d, "wsgi.multithread", multithread ? Py_True : Py_False) < 0 ||
 	         PyDict_SetItemString(d, "wsgi.multiprocess", multiprocess ? Py_True : Py_False) < 0 ||
@@ -876,6 +878,7 @@ int gh_set_template(int multithread, int multiprocess) {
 	         PyDict_SetItemString(d, "wsgi.input_terminated", Py_True) < 0 ||
 	         PyDict_SetItemString(d, "wsgi.file_wrapper", g_filewrapper) < 0;
 	Py_XDECREF(version);
+	Py_XDECREF(sw);
 	if (rc) {
 		Py_DECREF(d);
 		PyErr_Clear();

@@ -51,7 +51,7 @@ int gh_finalize(void);
 
 // Application.
 int gh_load_app(const char *spec, char **err);
-int gh_set_template(int multithread, int multiprocess);
+int gh_set_template(int multithread, int multiprocess, const char *software);
 char *gh_app_files(void);
 char *gh_dump_stacks(void);
 

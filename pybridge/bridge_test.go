@@ -290,9 +290,9 @@ func TestFileWrapperUsesFileDescriptor(t *testing.T) {
 
 func TestLoadAppErrors(t *testing.T) {
 	for spec, want := range map[string]string{
-		"no_such_module_xyz":          "no module named 'no_such_module_xyz'",
-		"bridgeapp:missing":           "failed to find attribute 'missing'",
-		"bridgeapp:CLOSED":            "must be callable",
+		"no_such_module_xyz":         "no module named 'no_such_module_xyz'",
+		"bridgeapp:missing":          "failed to find attribute 'missing'",
+		"bridgeapp:CLOSED":           "must be callable",
 		"bridgeapp:application(1, x": "failed to parse",
 	} {
 		err := interp.LoadApp(spec)

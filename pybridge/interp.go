@@ -29,6 +29,8 @@ type Options struct {
 	// Multithread and Multiprocess are the environ's wsgi.multithread and
 	// wsgi.multiprocess: more than one Python thread / worker process.
 	Multithread, Multiprocess bool
+	// ServerSoftware is the environ's SERVER_SOFTWARE, e.g. "gohost/1.0".
+	ServerSoftware string
 	// ErrorLog receives each line an app writes to wsgi.errors; nil drops them.
 	ErrorLog func(line string)
 }
@@ -92,7 +94,13 @@ func (in *Interpreter) main(opts Options, ready chan<- error) {
 		C.gh_sys_path_prepend(p)
 		C.free(unsafe.Pointer(p))
 	}
-	if C.gh_set_template(cbool(opts.Multithread), cbool(opts.Multiprocess)) != 0 {
+	software := opts.ServerSoftware
+	if software == "" {
+		software = "gohost"
+	}
+	csw := C.CString(software)
+	defer C.free(unsafe.Pointer(csw))
+	if C.gh_set_template(cbool(opts.Multithread), cbool(opts.Multiprocess), csw) != 0 {
 		ready <- errors.New("start Python: cannot build the environ template")
 		return
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"sync"
 	"time"
@@ -271,10 +272,11 @@ func (b *Body) drain(max int64, scratch []byte) bool {
 
 // Chunked decoder states.
 const (
-	csSize = iota // expecting a chunk-size line
-	csData        // inside chunk data
-	csCRLF        // expecting the CRLF after chunk data
-	csDone        // last-chunk and trailer section read
+	csSize     = iota // expecting a chunk-size line
+	csData            // inside chunk data
+	csCRLF            // expecting the CRLF after chunk data
+	csTrailers        // after the last-chunk line: trailer section
+	csDone            // last-chunk and trailer section read
 )
 
 // chunkedReader decodes the chunked transfer coding (RFC 9112 §7.1)
@@ -317,14 +319,19 @@ func (cr *chunkedReader) Read(p []byte) (n int, err error) {
 				return n, err
 			}
 			if cr.n == 0 {
-				if err := cr.readTrailers(); err != nil {
-					cr.err = err
-					return n, err
-				}
-				cr.state = csDone
+				cr.state = csTrailers
 				continue
 			}
 			cr.state = csData
+		case csTrailers:
+			if n > 0 && !cr.trailersBuffered() {
+				return n, nil
+			}
+			if err := cr.readTrailers(); err != nil {
+				cr.err = err
+				return n, err
+			}
+			cr.state = csDone
 		case csData:
 			if n > 0 && cr.br.Buffered() == 0 {
 				return n, nil
@@ -377,6 +384,13 @@ func (cr *chunkedReader) lineBuffered() bool {
 		}
 	}
 	return false
+}
+
+// trailersBuffered reports whether the whole trailer section is already in
+// the buffer.
+func (cr *chunkedReader) trailersBuffered() bool {
+	b, _ := cr.br.Peek(cr.br.Buffered())
+	return bytes.HasPrefix(b, crlf) || bytes.Contains(b, headEnd)
 }
 
 // readLine returns the next line without its CRLF, as a slice of the

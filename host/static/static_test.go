@@ -644,6 +644,16 @@ func TestNilNextAndNoMounts(t *testing.T) {
 	assert.Equal(t, 404, fx.get("/app").status)
 	assert.Equal(t, plain, fx.get("/static/plain.txt").body)
 
+	// A mount on "/" covers every path, but not the asterisk-form target.
+	fx.serve(New([]Mount{{Prefix: "/", Dir: fx.public}}, nil, nil))
+	assert.Equal(t, plain, fx.get("/plain.txt").body)
+	assert.Equal(t, "<svg/>", fx.get("/X.SVG").body)
+	assert.Equal(t, 404, fx.get("/").status)
+	assert.Equal(t, 405, fx.do("OPTIONS", "/plain.txt").status)
+	r := fx.do("OPTIONS", "*")
+	assert.Equal(t, 404, r.status, "passed to the nil next handler")
+	assert.Empty(t, r.header.Values("Allow"))
+
 	calls := 0
 	fx.serve(New(nil, server.HandlerFunc(func(w *server.ResponseWriter, r *server.Request) {
 		calls++
@@ -657,7 +667,7 @@ func TestNilNextAndNoMounts(t *testing.T) {
 // revalidating it (304: opens and fstats, no read).
 func BenchmarkServe(b *testing.B) {
 	fx := newFixture(b)
-	etag, _ := fx.stat("app.js", "-br")
+	etag, _ := fx.stat("app.js.br", "-br")
 	for _, bc := range []struct{ name, target, extra string }{
 		{"next", "/app", ""}, // baseline: the server and the client alone
 		{"200", "/static/app.js", ""},
