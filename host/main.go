@@ -1,6 +1,7 @@
 package host
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -13,6 +14,8 @@ import (
 	"github.com/gohost/gohost/host/listen"
 	"github.com/gohost/gohost/host/logs"
 	"github.com/gohost/gohost/host/master"
+	"github.com/gohost/gohost/host/metrics"
+	"github.com/gohost/gohost/host/static"
 )
 
 // Version is gohost's version, set by cmd/gohost.
@@ -38,6 +41,12 @@ func runMaster(cfg *config.Config, elog *logs.ErrorLog) int {
 	// early: a HUP or TERM during start-up must not kill the master.
 	early := make(chan os.Signal, 8)
 	signal.Notify(early, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTTIN, syscall.SIGTTOU, syscall.SIGUSR1)
+	// Settings that only workers use are still checked here, so that a
+	// mistake is one line before anything starts.
+	if _, err := static.ParseMounts(cfg.Static); err != nil {
+		fmt.Fprintf(os.Stderr, "gohost: %v\n", err)
+		return master.ExitError
+	}
 	lns, err := listen.FromSystemd()
 	ownSockets := err == nil && len(lns) == 0 // systemd's sockets are systemd's to remove
 	if ownSockets {
@@ -76,9 +85,22 @@ func runMaster(cfg *config.Config, elog *logs.ErrorLog) int {
 	elog.Info(fmt.Sprintf("Starting gohost %s", Version))
 	elog.Info("Listening at: " + strings.Join(addrs, ", "))
 	elog.Info(fmt.Sprintf("Using %d workers × %d Python threads", cfg.Workers, cfg.Threads))
-	signal.Stop(early)
-	drainSignals(early)
-	return master.Run(master.Options{
+	// Metrics and probes are served by the master, summed over workers.
+	var (
+		agg    *metrics.Aggregator
+		health metrics.Health
+	)
+	if cfg.MetricsBind != "" {
+		agg = metrics.NewAggregator()
+		ms, err := metrics.Listen(cfg.MetricsBind, agg, &health)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "gohost: %v\n", err)
+			return master.ExitError
+		}
+		defer ms.Close()
+		elog.Info("Metrics at: http://" + ms.Addr().String() + "/metrics")
+	}
+	opts := master.Options{
 		Workers:           cfg.Workers,
 		GracefulTimeout:   cfg.GracefulTimeout,
 		Timeout:           cfg.Timeout,
@@ -95,17 +117,21 @@ func runMaster(cfg *config.Config, elog *logs.ErrorLog) int {
 				elog.Error("reopen error log", "err", err)
 			}
 		},
-	})
-}
-
-func drainSignals(c chan os.Signal) {
-	for {
-		select {
-		case <-c:
-		default:
-			return
-		}
+		// The channel that has been catching signals since start-up: one
+		// that arrived while binding is acted on, none is lost.
+		Signals: early,
+		OnReady: health.SetReady,
 	}
+	if agg != nil {
+		opts.OnMetrics = func(pid int, payload string) {
+			var s metrics.Snapshot
+			if json.Unmarshal([]byte(payload), &s) == nil {
+				agg.Update(pid, s)
+			}
+		}
+		opts.OnWorkerExit = agg.Retire
+	}
+	return master.Run(opts)
 }
 
 func displayAddr(network, addr string) string {

@@ -2,6 +2,7 @@ package host
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -93,6 +94,15 @@ func checkVirtualenv(dir string) (string, error) {
 		}
 	}
 	return abs, nil
+}
+
+// tracebackOf returns the Python traceback inside err, if any.
+func tracebackOf(err error) string {
+	var pe *pybridge.PyError
+	if errors.As(err, &pe) {
+		return pe.Traceback
+	}
+	return ""
 }
 
 // reportLoadError writes the one clear line and, when Python raised inside

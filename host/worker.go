@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"github.com/gohost/gohost/host/logs"
 	"github.com/gohost/gohost/host/master"
 	"github.com/gohost/gohost/host/metrics"
+	"github.com/gohost/gohost/host/static"
 	"github.com/gohost/gohost/server"
 )
 
@@ -39,6 +41,11 @@ func runWorker(cfg *config.Config, elog *logs.ErrorLog) int {
 	interp, err := startPython(cfg, elog)
 	if err != nil {
 		reportLoadError(elog, err)
+		if cfg.Reload {
+			// Watch the file that broke, so that fixing it reloads even
+			// when the last good code never imported it.
+			ctl.Watch(failingFiles(err)...)
+		}
 		ctl.Exiting(err.Error())
 		return exitCode(err)
 	}
@@ -76,7 +83,13 @@ func runWorker(cfg *config.Config, elog *logs.ErrorLog) int {
 		elog.Error("worker boot failed", "err", err)
 		return master.ExitWorkerBootError
 	}
-	srv := server.New(serverConfig(cfg, elog, access, p.rec), p)
+	mounts, err := static.ParseMounts(cfg.Static)
+	if err != nil {
+		elog.Error("worker boot failed", "err", err)
+		return master.ExitWorkerBootError
+	}
+	// Static files are answered by Go; everything else reaches Python.
+	srv := server.New(serverConfig(cfg, elog, access, p.rec), static.New(mounts, p, log))
 	for _, ln := range lns {
 		go func(ln net.Listener) {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, server.ErrServerClosed) {
@@ -86,11 +99,14 @@ func runWorker(cfg *config.Config, elog *logs.ErrorLog) int {
 	}
 
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGHUP)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGHUP, syscall.SIGABRT)
 	ctx, stopHeartbeat := context.WithCancel(context.Background())
 	defer stopHeartbeat()
 	ctl.Ready()
 	go ctl.RunHeartbeat(ctx, time.Second, func() (uint64, int) { return p.served.Load(), int(p.busy.Load()) })
+	if cfg.MetricsBind != "" {
+		go sendMetrics(ctx, ctl, p.rec, srv)
+	}
 
 	watchdog := time.NewTicker(time.Second)
 	defer watchdog.Stop()
@@ -106,6 +122,11 @@ loop:
 				continue
 			case syscall.SIGHUP:
 				continue // reload is the master's business
+			case syscall.SIGABRT:
+				// The master saw no heartbeat: say what Python is doing.
+				elog.Error(fmt.Sprintf("WORKER ABORTED by the master (pid: %d); Python stacks:\n%s", os.Getpid(), dumpStacks(interp)))
+				ctl.Exiting("aborted")
+				return master.ExitWorkerTimeout
 			case syscall.SIGTERM:
 				reason = "TERM"
 			default:
@@ -214,6 +235,39 @@ func reopenLogs(elog *logs.ErrorLog, access *logs.AccessLogger) {
 func reportTimeout(elog *logs.ErrorLog, stacks, line string, age, limit time.Duration) {
 	elog.Error(fmt.Sprintf("WORKER TIMEOUT (pid: %d): request %q has run %.1fs (--timeout %s); Python stacks:\n%s",
 		os.Getpid(), line, age.Seconds(), limit, stacks))
+}
+
+// sendMetrics reports the worker's counts to the master every second.
+func sendMetrics(ctx context.Context, ctl *master.Control, rec *metrics.Recorder, srv *server.Server) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		rec.SetInFlight(srv.ActiveRequests())
+		if b, err := json.Marshal(rec.Snapshot()); err == nil {
+			if ctl.Metrics(b) != nil {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// failingFiles finds the source files named in a load error's traceback.
+func failingFiles(err error) []string {
+	var files []string
+	for _, line := range strings.Split(err.Error()+"\n"+tracebackOf(err), "\n") {
+		line = strings.TrimSpace(line)
+		if rest, ok := strings.CutPrefix(line, `File "`); ok {
+			if name, _, ok := strings.Cut(rest, `"`); ok && strings.HasSuffix(name, ".py") {
+				files = append(files, name)
+			}
+		}
+	}
+	return files
 }
 
 // stackDumpWait bounds the wait for the GIL when dumping stacks: C code that

@@ -143,6 +143,12 @@ func (c *Control) Heartbeat(served uint64, busy int) error {
 	return c.send(msgHeartbeat + " " + strconv.FormatUint(served, 10) + " " + strconv.Itoa(busy))
 }
 
+// Metrics sends the worker's cumulative counts (one line of JSON) for the
+// master's --metrics-bind endpoint.
+func (c *Control) Metrics(payload []byte) error {
+	return c.send(msgMetrics + " " + oneLine(string(payload)))
+}
+
 // RunHeartbeat sends a Heartbeat with stats() every interval until ctx ends
 // or a write fails, and returns why it stopped.
 func (c *Control) RunHeartbeat(ctx context.Context, interval time.Duration, stats func() (served uint64, busy int)) error {

@@ -84,6 +84,9 @@ func (m *master) finalize(w *worker, now time.Time) {
 		w.conn.Close()
 	}
 	cause := m.cause(w)
+	if m.opts.OnWorkerExit != nil {
+		m.opts.OnWorkerExit(w.pid, causeLabel(w, cause))
+	}
 	attrs := []any{"worker", w.id, "pid", w.pid, "generation", w.gen, "cause", cause,
 		"uptime", w.uptime(now).Round(time.Millisecond), "served", w.served}
 	if w.exitReason != "" {
@@ -172,6 +175,35 @@ func (m *master) cause(w *worker) string {
 		return "killed by " + signalName(sig) + by + core
 	}
 	return "status " + describeStatus(ws)
+}
+
+// causeLabel is a short, bounded label for how w ended (cause is what
+// m.cause said), for metrics.
+func causeLabel(w *worker, cause string) string {
+	ws := w.status
+	switch {
+	case ws.Exited() && ws.ExitStatus() == ExitWorkerTimeout:
+		return "timeout"
+	case ws.Exited() && ws.ExitStatus() == ExitAppLoadError:
+		return "app_load_error"
+	case ws.Exited() && ws.ExitStatus() == ExitWorkerBootError:
+		return "boot_error"
+	case w.stopSig == syscall.SIGABRT:
+		return "unresponsive"
+	case w.stopSig != 0 && strings.HasPrefix(w.stopReason, "recycle"):
+		return "recycled"
+	case w.stopSig != 0 && strings.HasPrefix(w.stopReason, "max-worker-memory"):
+		return "memory"
+	case w.stopSig != 0 && strings.HasPrefix(w.stopReason, "replaced"):
+		return "reload"
+	case w.stopSig != 0:
+		return "stopped"
+	case cause == "killed by the kernel OOM killer":
+		return "oom"
+	case ws.Signaled():
+		return "killed"
+	}
+	return "crashed"
 }
 
 func describeStatus(ws syscall.WaitStatus) string {

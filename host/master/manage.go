@@ -151,6 +151,9 @@ func (m *master) promote(now time.Time) {
 	}
 	if !m.everUp {
 		m.everUp = true
+		if m.opts.OnReady != nil {
+			m.opts.OnReady(true)
+		}
 		m.log.Info("gohost ready", "workers", m.target, "generation", g.n)
 	} else {
 		m.log.Info("reload complete", "generation", g.n, "previous_generation", old, "reason", g.reason)

@@ -257,6 +257,9 @@ func (m *master) startGeneration(reason string, now time.Time) {
 func (m *master) stop(graceful bool, why string) {
 	if !m.stopping {
 		m.stopping = true
+		if m.opts.OnReady != nil {
+			m.opts.OnReady(false)
+		}
 		m.notifier.send("STOPPING=1", "STATUS=stopping: "+why)
 		m.log.Info("shutting down", "graceful", graceful, "reason", why)
 		// New connections are refused from the moment the workers close theirs.

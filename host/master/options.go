@@ -86,6 +86,19 @@ type Options struct {
 	// worker silent for longer is sent SIGABRT, then SIGKILL.
 	WatchdogTimeout time.Duration
 
+	// OnMetrics, when set, receives each worker's "metrics" message payload
+	// (the worker's cumulative counts, opaque to the master).
+	OnMetrics func(pid int, payload string)
+
+	// OnWorkerExit, when set, is told of every worker that ended, with a
+	// short cause label for counting ("stopped", "recycled", "timeout",
+	// "crashed", "killed", "oom", …).
+	OnWorkerExit func(pid int, cause string)
+
+	// OnReady, when set, is told when the master starts serving (true: the
+	// first generation is ready) and when it begins stopping (false).
+	OnReady func(ready bool)
+
 	// BootTimeout bounds a worker's boot (spawn to "ready"). Default:
 	// max(Timeout, 30s). A worker that takes longer is killed like a silent one.
 	BootTimeout time.Duration

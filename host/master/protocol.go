@@ -28,6 +28,7 @@ const (
 	msgRecycle   = "recycle" // recycle <reason>: replace me (max-requests); keep accepting until TERM
 	msgWatch     = "watch"   // watch <path>: reload when this file changes (--reload)
 	msgExit      = "exit"    // exit <reason>: I am about to exit voluntarily
+	msgMetrics   = "metrics" // metrics <json>: the worker's cumulative counts (--metrics-bind)
 )
 
 // message is one parsed control line.
@@ -60,7 +61,7 @@ func parseMessage(line string) (message, error) {
 			return m, fmt.Errorf("control: malformed heartbeat %q", line)
 		}
 		return m, nil
-	case msgRecycle, msgExit:
+	case msgRecycle, msgExit, msgMetrics:
 		m.arg = rest
 		return m, nil
 	case msgWatch:

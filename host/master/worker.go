@@ -208,6 +208,10 @@ func (m *master) handleEvent(ev event, now time.Time) {
 		}
 	case msgExit:
 		w.exitReason = msg.arg
+	case msgMetrics:
+		if m.opts.OnMetrics != nil {
+			m.opts.OnMetrics(w.pid, msg.arg)
+		}
 	}
 }
 

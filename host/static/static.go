@@ -226,14 +226,16 @@ func (h *handler) serveFile(w *server.ResponseWriter, r *server.Request, m *moun
 		f, fi, enc, vary = cf, cfi, c, true
 		break
 	}
+	// The response varies whenever a sibling exists, served or not.
 	for _, c := range [...]*coding{brotli, gzip} {
 		if vary {
 			break
 		}
-		if !slices.Contains(prefs, c) {
-			st, err := root.Stat(name + c.ext)
-			vary = err == nil && st.Mode().IsRegular()
+		if slices.Contains(prefs, c) {
+			continue // tried above: absent or not a regular file
 		}
+		st, err := root.Stat(name + c.ext)
+		vary = err == nil && st.Mode().IsRegular()
 	}
 
 	suffix := ""
