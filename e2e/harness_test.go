@@ -154,7 +154,7 @@ type Server struct {
 	Addr         string // first TCP bind, host:port ("" when none)
 	Port         int
 	UnixPath     string // first unix bind ("" when none)
-	Dir          string // GOHOST_TEST_DIR
+	Dir          string // E2E_TEST_DIR
 	ValidatorLog string
 	CloseLog     string
 	Stdout       *syncBuffer
@@ -243,9 +243,9 @@ func startServer(t *testing.T, o ServerOpts) *Server {
 		cmd.Dir = t.TempDir()
 	}
 	cmd.Env = append(baseEnv(o.KeepEnv),
-		"GOHOST_TEST_DIR="+dir,
-		"GOHOST_TEST_VALIDATOR_LOG="+s.ValidatorLog,
-		"GOHOST_TEST_CLOSE_LOG="+s.CloseLog)
+		"E2E_TEST_DIR="+dir,
+		"E2E_VALIDATOR_LOG="+s.ValidatorLog,
+		"E2E_CLOSE_LOG="+s.CloseLog)
 	cmd.Env = append(cmd.Env, o.Env...)
 	cmd.Stdout = s.Stdout
 	cmd.Stderr = s.Stderr

@@ -30,7 +30,15 @@ func Main(cfg *config.Config) int {
 	}
 	defer elog.Close()
 	if _, isWorker := os.LookupEnv(config.EnvWorkerID); isWorker {
-		return runWorker(cfg, elog)
+		return runWorker(cfg, elog) // the master's working directory is inherited
+	}
+	// --chdir first, like gunicorn: relative unix sockets, --static and
+	// --pythonpath then mean the same in the master and the workers.
+	if cfg.Chdir != "" {
+		if err := os.Chdir(cfg.Chdir); err != nil {
+			fmt.Fprintf(os.Stderr, "gohost: --chdir: %v\n", err)
+			return master.ExitError
+		}
 	}
 	return runMaster(cfg, elog)
 }

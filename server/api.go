@@ -90,7 +90,7 @@ type Config struct {
 	ServerHeader string // value of the Server header; default "gohost"
 
 	ErrorLog  *slog.Logger       // nil = slog.Default()
-	AccessLog func(*AccessEntry) // nil = none; called after each response
+	AccessLog func(*AccessEntry) // nil = none; called after each response (entry valid during the call only)
 
 	// ConnState, when set, is called on every connection state change (see
 	// ConnState), from the connection's goroutine (or Shutdown's). It must

@@ -26,7 +26,8 @@
 //     the server chooses the framing (Content-Length, chunked or
 //     close-delimited) and never sends more than a declared Content-Length.
 //   - Each phase has a deadline: ReadHeaderTimeout from a request's first
-//     byte to the end of its head (408 when it expires mid-head),
+//     byte to the end of its head (408 when it expires mid-head; a new
+//     connection also gets ReadHeaderTimeout to send its first byte),
 //     KeepAliveTimeout between requests (silent close), BodyReadTimeout per
 //     body read, WriteTimeout per write (a client that stops reading makes
 //     the handler's Write fail).

@@ -563,10 +563,12 @@ func (w *ResponseWriter) Abort() {
 func (w *ResponseWriter) finish() {
 	switch {
 	case !w.headSent && (!w.started || w.panicked || w.aborted):
-		w.aborted = false
-		if w.panicked || !w.started {
-			w.closeAfter = w.closeAfter || w.panicked
+		// Nothing sent yet: answer 500 instead. After a panic or Abort
+		// the connection closes too (Abort already set closeAfter).
+		if w.panicked {
+			w.closeAfter = true
 		}
+		w.aborted = false
 		w.Start("500 Internal Server Error", internalErrorHeader)
 		w.write(internalErrorBody, true)
 	case w.panicked || w.aborted:

@@ -648,3 +648,39 @@ func TestAccessLogAndActive(t *testing.T) {
 	assert.Equal(t, 413, e.Status)
 	assert.Equal(t, "/y", e.Request.Path)
 }
+
+// A chunked upload is handed to the handler chunk by chunk: Read returns
+// what has arrived without waiting for the next chunk.
+func TestStreamingRequestBody(t *testing.T) {
+	got := make(chan string, 4)
+	ts := newTestServer(t, Config{BodyPrefetch: -1}, func(w *ResponseWriter, r *Request) {
+		buf := make([]byte, 100)
+		for {
+			n, err := r.Body.Read(buf)
+			if n > 0 {
+				got <- string(buf[:n])
+			}
+			if err != nil {
+				assert.ErrorIs(t, err, io.EOF)
+				break
+			}
+		}
+		okHandler(w, r)
+	})
+	next := func() string {
+		select {
+		case s := <-got:
+			return s
+		case <-time.After(3 * time.Second):
+			t.Fatal("no data")
+			return ""
+		}
+	}
+	c := ts.dial()
+	c.Write([]byte("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"))
+	assert.Equal(t, "hello", next())
+	c.Write([]byte("6\r\n world\r\n0\r\n"))
+	assert.Equal(t, " world", next())
+	c.Write([]byte("\r\n"))
+	readUntil(t, c, "ok")
+}

@@ -106,13 +106,14 @@ func (s *Server) Serve(l net.Listener) error {
 		}
 		delay = 0
 		c := newConn(s, rwc)
+		s.stateHook(rwc, StateNew)
 		if !s.trackConn(c) {
 			rwc.Close()
+			s.stateHook(rwc, StateClosed)
 			c.release()
 			<-s.sem
 			return ErrServerClosed
 		}
-		s.stateHook(rwc, StateNew)
 		go c.serve()
 	}
 }

@@ -524,3 +524,11 @@ func TestGunicornTable(t *testing.T) {
 	}
 	assert.Equal(t, logs.DefaultAccessFormat, Default().AccessLogFormat)
 }
+
+func TestUnknownEnvWithoutHintBelongsToTheApp(t *testing.T) {
+	c, err := Load([]string{"app:application"}, []string{"GOHOST_DJANGO_DB=/tmp/db.sqlite3", "GOHOST_WORKERS=3"})
+	require.NoError(t, err)
+	assert.Equal(t, 3, c.Workers)
+	_, err = Load([]string{"app:application"}, []string{"GOHOST_WORKRS=2"})
+	require.Error(t, err, "a typo of a setting is still refused")
+}

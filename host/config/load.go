@@ -208,8 +208,10 @@ func envMap(environ []string) map[string]string {
 }
 
 // loadEnv applies GOHOST_* variables. Lists are comma-separated. An unknown
-// GOHOST_ variable is an error (a typo would otherwise be silently ignored),
-// except the worker protocol's.
+// GOHOST_ variable that looks like a typo of a setting (or names a gunicorn
+// setting) is an error, since it would otherwise be silently ignored; any
+// other unknown one belongs to the app (GOHOST_DJANGO_DB, say) and is left
+// alone, as are the worker protocol's.
 func loadEnv(c *Config, environ []string) error {
 	for _, kv := range environ {
 		name, raw, ok := strings.Cut(kv, "=")
@@ -223,10 +225,11 @@ func loadEnv(c *Config, environ []string) error {
 			if s != nil && s.where&inEnv == 0 {
 				return fmt.Errorf("%s: --%s can only be given on the command line", msg, s.name)
 			}
-			if h := hint(key, func(s *setting) string { return s.env() }); h != "" {
-				msg += ": " + h
+			h := hint(key, func(s *setting) string { return s.env() })
+			if h == "" {
+				continue // not ours: the app's own variable
 			}
-			return errors.New(msg)
+			return errors.New(msg + ": " + h)
 		}
 		if s.name == "config" {
 			continue // read by Load before the file

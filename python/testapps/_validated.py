@@ -9,7 +9,7 @@ the test on its own (an AssertionError inside the app just becomes a 500):
 * an AssertionError in IteratorWrapper.__del__ when the server never called
   close() (only visible through sys.unraisablehook).
 
-Each of them is appended to the file named by $GOHOST_TEST_VALIDATOR_LOG (and
+Each of them is appended to the file named by $E2E_VALIDATOR_LOG (and
 kept in memory, served at /__validator_errors); the e2e harness asserts the
 file is empty when the server stops. The test apps themselves never use
 `assert`, so every AssertionError seen here comes from the validator.
@@ -32,7 +32,7 @@ def record(kind, text):
     line = "%s: %s" % (kind, text.replace("\n", "\n    "))
     with _lock:
         _errors.append(line)
-        path = os.environ.get("GOHOST_TEST_VALIDATOR_LOG")
+        path = os.environ.get("E2E_VALIDATOR_LOG")
         if path:
             with open(path, "a", encoding="utf-8") as f:
                 f.write(line + "\n")

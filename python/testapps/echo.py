@@ -3,10 +3,10 @@ wsgiref.validate.validator (see _validated.py); routes that are deliberately
 non-conforming (bad headers/status, hop-by-hop headers, raw file_wrapper for
 the sendfile path, unwrapped wsgi.input calls) bypass it.
 
-Test-only environment:
-  GOHOST_TEST_DIR            directory for gate files and served files
-  GOHOST_TEST_CLOSE_LOG      close() of /close_tracker iterables appends "<id>\\n"
-  GOHOST_TEST_VALIDATOR_LOG  validator complaints (see _validated.py)
+Test-only environment (not GOHOST_*: gohost rejects unknown GOHOST_ variables):
+  E2E_TEST_DIR            directory for gate files and served files
+  E2E_CLOSE_LOG      close() of /close_tracker iterables appends "<id>\\n"
+  E2E_VALIDATOR_LOG  validator complaints (see _validated.py)
 """
 
 import hashlib
@@ -44,11 +44,11 @@ def _text(start_response, text, status="200 OK", extra=()):
 
 
 def _test_dir():
-    return os.environ.get("GOHOST_TEST_DIR", "/tmp")
+    return os.environ.get("E2E_TEST_DIR", "/tmp")
 
 
 def _wait_gate(token, timeout=10.0):
-    """Block until the test creates $GOHOST_TEST_DIR/gate-<token> (bounded)."""
+    """Block until the test creates $E2E_TEST_DIR/gate-<token> (bounded)."""
     if not token:
         return True
     path = os.path.join(_test_dir(), "gate-" + token)
@@ -61,7 +61,7 @@ def _wait_gate(token, timeout=10.0):
 
 
 def _log_close(ident):
-    path = os.environ.get("GOHOST_TEST_CLOSE_LOG")
+    path = os.environ.get("E2E_CLOSE_LOG")
     if path:
         with open(path, "a") as f:
             f.write(ident + "\n")
