@@ -52,7 +52,7 @@ ARG APP_SRC=python
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         libpython3.11 python3 ca-certificates ${APT_PACKAGES} \
- && rm -rf /var/lib/apt/lists/* \
+ && apt-get clean && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --no-create-home \
         --home-dir /nonexistent --shell /usr/sbin/nologin gohost
 
@@ -72,7 +72,7 @@ RUN python3 -m venv --without-pip --system-site-packages "$VIRTUAL_ENV" \
      && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-pip \
      && "$VIRTUAL_ENV/bin/python" -m pip install --no-compile -r /tmp/requirements.txt \
      && apt-get purge -y --auto-remove python3-pip \
-     && rm -rf /var/lib/apt/lists/*; \
+     && apt-get clean && rm -rf /var/lib/apt/lists/*; \
     fi \
  && rm /tmp/requirements.txt
 

@@ -460,6 +460,9 @@ func (h *harness) runCell(ctx context.Context, srv *serverDef, w *workload) *cel
 		c.Reason = err.Error() + "; log: " + serverLog()
 		return c
 	}
+	if waited, ok := waitIdle(p.pid, 300*time.Millisecond, 0.03, 60*time.Second); !ok {
+		logf("%s/%s: server still busy after %s, measuring anyway", srv.Name, w.Name, waited.Round(time.Millisecond))
+	}
 	opts := wrkOptions{
 		URL: url, Threads: h.cfg.WrkThreads, Connections: c.Connections, Timeout: 10 * time.Second,
 		Method: w.Method, BodyFile: w.reqFile, ContentType: w.ContentType, Close: w.Close,

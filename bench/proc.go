@@ -204,3 +204,28 @@ func (s *rssSampler) Stop() (int64, int) {
 	defer s.mu.Unlock()
 	return s.peakKiB, s.maxProcs
 }
+
+// waitIdle waits until root's process tree has used less than maxCPU of CPU
+// time in each of two consecutive windows, or timeout passes. Servers that
+// load the app in each worker after answering the first request (workers
+// booting one after another, a lazy import) are still busy when the first
+// check succeeds; measuring then would time a half-started server.
+func waitIdle(root int, window time.Duration, maxCPU float64, timeout time.Duration) (time.Duration, bool) {
+	start := time.Now()
+	quiet := 0
+	prev := treeCPUSeconds(root)
+	for time.Since(start) < timeout {
+		time.Sleep(window)
+		cur := treeCPUSeconds(root)
+		if cur-prev < maxCPU {
+			quiet++
+			if quiet >= 2 {
+				return time.Since(start), true
+			}
+		} else {
+			quiet = 0
+		}
+		prev = cur
+	}
+	return time.Since(start), false
+}

@@ -357,7 +357,7 @@ func renderMarkdown(rf *resultsFile, notes, chart string) string {
 
 	p("## Method\n\n")
 	p("One server at a time on 127.0.0.1 (a fresh server per cell), %d worker processes each, %d threads where the server has threads. ", info.Workers, info.Threads)
-	p("Before timing, %d requests through Go's net/http client check status, Content-Type and body; then wrk warms up for %s and measures for %s (%d wrk threads, %d connections; %d for the stream). ",
+	p("Before timing, %d requests through Go's net/http client check status, Content-Type and body; the harness then waits until the server's processes are idle (less than 10%% of a core for two 300 ms windows: every worker has loaded the app), then wrk warms up for %s and measures for %s (%d wrk threads, %d connections; %d for the stream). ",
 		info.Checks, info.Warmup, info.Duration, info.WrkThreads, info.Connections, info.StreamConns)
 	p("One more checked request follows the timed run. Errors are wrk's socket errors (connect, read, write, timeout) plus responses with status ≥ 400, counted by a Lua `done()` hook, plus failed fresh-connection probes: during the timed run the harness sends one checked request on a new connection every 500 ms (5 s timeout), which catches a server that serves a few connections and starves the others (wrk never sees requests that never complete). ")
 	p("CPU is user+system time of the server's whole process tree (/proc/PID/stat) over the timed run, per 1,000 requests. ")

@@ -38,6 +38,9 @@ const (
 	// lingerTimeout bounds how long a closing connection waits for the
 	// client to read the last response (see conn.closeGracefully).
 	lingerTimeout = 500 * time.Millisecond
+	// shutdownGrace is how long Shutdown lets a connection that has just
+	// become idle (or was just accepted) send one more request.
+	shutdownGrace = time.Second
 	// readBufSize is the size of the per-connection bufio.Reader: a
 	// default-limit request line (4094 + CRLF) fits exactly.
 	readBufSize = 4096

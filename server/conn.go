@@ -22,6 +22,7 @@ type conn struct {
 	srv   *Server
 	rwc   net.Conn
 	state atomic.Int32 // ConnState; see setState
+	since atomic.Int64 // unix nanos when it became New or Idle (Shutdown's grace)
 	isTLS bool
 
 	br     *bufio.Reader // reads requests; one per conn, reused
@@ -50,6 +51,7 @@ func newConn(s *Server, rwc net.Conn) *conn {
 	c.srv = s
 	c.rwc = rwc
 	c.state.Store(int32(StateNew))
+	c.since.Store(time.Now().UnixNano())
 	_, c.isTLS = rwc.(*tls.Conn)
 	c.br.Reset(rwc)
 	c.p.lineLimit = s.cfg.LimitRequestLine
@@ -82,6 +84,9 @@ func (c *conn) release() {
 
 // setState records a transition made by the connection's goroutine.
 func (c *conn) setState(s ConnState) {
+	if s == StateIdle {
+		c.since.Store(time.Now().UnixNano())
+	}
 	c.state.Store(int32(s))
 	c.srv.stateHook(c.rwc, s)
 }

@@ -184,7 +184,8 @@ func TestShutdown(t *testing.T) {
 	shut := make(chan error, 1)
 	go func() { shut <- ts.srv.Shutdown(context.Background()) }()
 
-	// Idle and new connections are closed at once.
+	// Idle and new connections are closed once they have been quiet for the
+	// shutdown grace.
 	assert.Empty(t, readAll(t, idle))
 	assert.Empty(t, readAll(t, fresh))
 	select {
@@ -218,6 +219,30 @@ func TestShutdown(t *testing.T) {
 	assert.Equal(t, []ConnState{StateNew, StateReading, StateActive, StateIdle, StateClosed}, states[idleSrv])
 	assert.Equal(t, []ConnState{StateNew, StateClosed}, states[freshSrv])
 	assert.Equal(t, []ConnState{StateNew, StateReading, StateActive, StateClosed}, states[busySrv])
+}
+
+func TestShutdownServesRequestArrivingOnIdleConn(t *testing.T) {
+	// The keep-alive race of a graceful stop: the client sends its next
+	// request just as Shutdown begins. It must be answered (with
+	// Connection: close), not cut off.
+	ts := newTestServer(t, Config{}, okHandler)
+	c := ts.dial()
+	c.Write([]byte(get))
+	readUntil(t, c, "ok")
+	shut := make(chan error, 1)
+	go func() { shut <- ts.srv.Shutdown(context.Background()) }()
+	time.Sleep(150 * time.Millisecond) // Shutdown has polled the idle conn at least once
+	c.Write([]byte(get))
+	rs := parseResponses(t, readAll(t, c))
+	require.Len(t, rs, 1)
+	assert.Equal(t, "ok", rs[0].Body)
+	assert.True(t, rs[0].Close)
+	select {
+	case err := <-shut:
+		assert.NoError(t, err)
+	case <-time.After(3 * time.Second):
+		t.Fatal("Shutdown did not return")
+	}
 }
 
 func TestShutdownForceOnContext(t *testing.T) {

@@ -107,13 +107,9 @@ func (s *Server) Serve(l net.Listener) error {
 		delay = 0
 		c := newConn(s, rwc)
 		s.stateHook(rwc, StateNew)
-		if !s.trackConn(c) {
-			rwc.Close()
-			s.stateHook(rwc, StateClosed)
-			c.release()
-			<-s.sem
-			return ErrServerClosed
-		}
+		// Tracked and served even if Shutdown began meanwhile: the client's
+		// request may already be on its way, and Shutdown waits for it.
+		s.trackConn(c)
 		go c.serve()
 	}
 }
@@ -151,14 +147,10 @@ func (s *Server) trackListener(l *net.Listener, add bool) bool {
 	return true
 }
 
-func (s *Server) trackConn(c *conn) bool {
+func (s *Server) trackConn(c *conn) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.shuttingDown() {
-		return false
-	}
 	s.conns[c] = struct{}{}
-	return true
+	s.mu.Unlock()
 }
 
 // untrackConn forgets c and frees its MaxConnections token.
@@ -220,11 +212,20 @@ func (s *Server) Close() error {
 }
 
 // closeIdleConns closes the connections waiting for a request and reports
-// whether no connection is left at all.
+// whether no connection is left at all. A connection that became idle (or
+// was accepted) less than shutdownGrace ago is left a moment longer: its
+// client may be sending a request right now, and it will be answered with
+// "Connection: close" instead of being cut off (no request lost to the
+// keep-alive race during a graceful stop or reload).
 func (s *Server) closeIdleConns() (none bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	grace := min(shutdownGrace, s.cfg.KeepAliveTimeout)
+	now := time.Now().UnixNano()
 	for c := range s.conns {
+		if time.Duration(now-c.since.Load()) < grace {
+			continue
+		}
 		for _, from := range [...]ConnState{StateNew, StateIdle} {
 			if c.state.CompareAndSwap(int32(from), int32(StateClosed)) {
 				s.stateHook(c.rwc, StateClosed)
