@@ -479,7 +479,11 @@ func (h *harness) runCell(ctx context.Context, srv *serverDef, w *workload) *cel
 	opts.Duration = h.cfg.Duration
 	stopProbe := make(chan struct{})
 	probeDone := make(chan *probeResult, 1)
-	go func() { probeDone <- probe(url, w, 500*time.Millisecond, 5*time.Second, stopProbe) }()
+	probeEvery := 500 * time.Millisecond
+	if w.FewConns {
+		probeEvery = 2 * time.Second // each probe of the stream downloads 16 MiB
+	}
+	go func() { probeDone <- probe(url, w, probeEvery, 5*time.Second, stopProbe) }()
 	cpu0 := treeCPUSeconds(p.pid)
 	r, out, err := runWrk(ctx, opts, script)
 	cpu1 := treeCPUSeconds(p.pid)

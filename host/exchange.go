@@ -19,10 +19,12 @@ type exchange struct {
 	log      *slog.Logger
 	bodyErr  error // the first error reading the body, to answer with its status
 	bodyRead int64 // body bytes given to the app
+
+	requestID string // echoed as X-Request-Id unless the app sets one
 }
 
 func (e *exchange) reset(w *server.ResponseWriter, r *server.Request) {
-	e.w, e.r, e.bodyErr = w, r, nil
+	e.w, e.r, e.bodyErr, e.requestID = w, r, nil, ""
 }
 
 func (e *exchange) ReadBody(p []byte) (int, error) {
@@ -38,6 +40,9 @@ func (e *exchange) ReadBody(p []byte) (int, error) {
 }
 
 func (e *exchange) Start(status string, headers []server.HeaderField) error {
+	if e.requestID != "" && headerValue(headers, requestIDHeader) == "" {
+		headers = append(headers, server.HeaderField{Name: requestIDHeader, Value: e.requestID})
+	}
 	return e.w.Start(status, headers)
 }
 

@@ -114,6 +114,7 @@ func (p *pool) run(i int, started chan<- error) {
 		began := time.Now()
 
 		ex.reset(j.w, r)
+		ex.requestID = ensureRequestID(r)
 		vars, err := environ.AppendChecked(th.Vars(), r, p.env)
 		if err != nil {
 			// Trusted proxies disagree about the client or the scheme: the
