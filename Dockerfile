@@ -16,6 +16,7 @@
 #   GO_IMAGE      builder base; must be Debian bookworm so it links the same libpython3.11
 #   BASE          runtime base (Debian bookworm; here: localhost/debian:bookworm, see deploy/)
 #   VERSION       reported by gohost --version (the Makefile passes git describe)
+#   GOPROXY       Go module proxy of the build stage (default: Go's, proxy.golang.org)
 #   APT_PACKAGES  extra Debian packages in the runtime image (Python libraries from Debian, or
 #                 "build-essential python3-dev" when a requirement must be compiled)
 #   APP_SRC       directory of the context copied to /app
@@ -34,6 +35,9 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3-dev pkg-config \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
+# GOPROXY: a module proxy of your own (corporate mirror, or file:///DIR of a module cache's
+# cache/download mounted with `podman build -v`); unset = Go's default (proxy.golang.org).
+ARG GOPROXY
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .

@@ -70,6 +70,7 @@ type cellResult struct {
 	RSSPeakMiB  float64 `json:"rss_peak_worker_mib"`
 	Procs       int     `json:"worker_procs"`
 	PostCheck   string  `json:"post_check_error,omitempty"`
+	Load1       string  `json:"loadavg1_before,omitempty"` // 1-minute load average when the cell started
 	probeResult
 }
 
@@ -245,8 +246,10 @@ func run(ctx context.Context, cfg config, root string) int {
 	var cells []*cellResult
 	total := len(servers) * len(workloads)
 	i := 0
-	for _, s := range servers {
-		for _, w := range workloads {
+	// Workload-major: the servers compared on a workload run back to back,
+	// so drift in the machine's load skews their ratios less.
+	for _, w := range workloads {
+		for _, s := range servers {
 			i++
 			if ctx.Err() != nil {
 				logf("interrupted")
@@ -406,6 +409,9 @@ func (h *harness) command(ctx context.Context, timeout time.Duration, name strin
 // and stops it.
 func (h *harness) runCell(ctx context.Context, srv *serverDef, w *workload) *cellResult {
 	c := &cellResult{Server: srv.Name, Workload: w.Name, State: "failed"}
+	if f := strings.Fields(loadAvg()); len(f) > 0 {
+		c.Load1 = f[0]
+	}
 	c.Connections = h.cfg.Connections
 	if w.FewConns {
 		c.Connections = h.cfg.StreamConns

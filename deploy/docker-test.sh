@@ -150,8 +150,11 @@ case "$health" in *python3*) ;; *) fail "no HEALTHCHECK in the image ($health)" 
 # --- 5. run ----------------------------------------------------------------------------------
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 url="http://127.0.0.1:$port"
-step "podman run --network host $IMAGE -b 127.0.0.1:$port flaskapp.app:application"
+# Read-only root filesystem (a tmpfs /tmp), no capabilities, no privilege escalation: as the
+# securityContext of deploy/kubernetes.yaml.
+step "podman run --network host --read-only --cap-drop all $IMAGE -b 127.0.0.1:$port flaskapp.app:application"
 timeout 60 podman run -d --name "$CONTAINER" --network host \
+	--read-only --cap-drop all --security-opt no-new-privileges \
 	-e HEALTHCHECK_URL="$url/" \
 	"$IMAGE" -b "127.0.0.1:$port" flaskapp.app:application >/dev/null ||
 	fail "podman run"

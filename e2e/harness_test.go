@@ -878,17 +878,17 @@ func sha256hex(b []byte) string {
 
 // inputResult is the JSON of echo.py /input.
 type inputResult struct {
-	Mode     string  `json:"mode"`
-	Len      int     `json:"len"`
-	Sha256   string  `json:"sha256"`
-	Count    int     `json:"count"`
-	MaxPiece int     `json:"max_piece"`
-	Pieces   []int   `json:"pieces"`
-	LinesOK  *bool   `json:"lines_ok"`
-	TailLen  int     `json:"tail_len"`
-	TailType string  `json:"tail_type"`
+	Mode     string   `json:"mode"`
+	Len      int      `json:"len"`
+	Sha256   string   `json:"sha256"`
+	Count    int      `json:"count"`
+	MaxPiece int      `json:"max_piece"`
+	Pieces   []int    `json:"pieces"`
+	LinesOK  *bool    `json:"lines_ok"`
+	TailLen  int      `json:"tail_len"`
+	TailType string   `json:"tail_type"`
 	BadTypes []string `json:"bad_types"`
-	Head     string  `json:"head"`
+	Head     string   `json:"head"`
 }
 
 // environResult is the JSON of echo.py /environ.

@@ -474,7 +474,7 @@ func TestWireUnreadBodyKeepsConnectionInSync(t *testing.T) {
 			assert.Equal(t, "ignored the body", string(r.Body))
 			r2, err := c.Read("GET")
 			if err == ErrNoResponse {
-				assert.True(t, r.ConnectionClose(), "server closed without draining but did not announce Connection: close")
+				assert.True(t, r.ConnectionClose(), "server closed instead of draining the unread %d-byte body but its response did not carry Connection: close (RFC 9112 §9.6: a server that is going to close SHOULD say so; a keep-alive client loses its next request); headers:\n%s", size, r.HeaderBlock())
 				return
 			}
 			require.NoError(t, err, "%s", quoteRaw(r2.Raw))
@@ -535,4 +535,51 @@ func TestWireAbsoluteFormTarget(t *testing.T) {
 	q, _ := e.Str("QUERY_STRING")
 	assert.Equal(t, "/environ", p, "absolute-form target")
 	assert.Equal(t, "x=1", q)
+}
+
+// The GIL is released whenever Go blocks: a Python thread stuck in
+// wsgi.input.read() (slow uploader past the prefetch) or in a write to a
+// client that does not read must not stop the other Python thread.
+func TestWireGILReleasedWhileBlockedInIO(t *testing.T) {
+	s := startServer(t, ServerOpts{Args: []string{"--threads", "2"}})
+	quick := func(what string) {
+		t.Helper()
+		c := s.Dial(t)
+		start := time.Now()
+		c.Send("GET /headers HTTP/1.1\r\nHost: t\r\n\r\n")
+		r, err := c.ReadTimeout("GET", 5*time.Second)
+		require.NoError(t, err, "%s: another request must still be served", what)
+		assert.Equal(t, 200, r.Code)
+		assert.Less(t, time.Since(start), 2*time.Second, what)
+	}
+
+	t.Run("reading a slow body", func(t *testing.T) {
+		a := s.Dial(t)
+		const size = 2 << 20
+		// 600 KiB, beyond the prefetch: the app is now blocked in read().
+		a.Send(fmt.Sprintf("POST /input?mode=read_n HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n", size))
+		a.Send(strings.Repeat("r", 600<<10))
+		time.Sleep(300 * time.Millisecond)
+		quick("app thread blocked in wsgi.input.read")
+		a.Send(strings.Repeat("r", size-600<<10))
+		r := a.MustRead("POST")
+		assert.Contains(t, string(r.Body), sha256hex([]byte(strings.Repeat("r", size))))
+	})
+
+	t.Run("writing to a client that does not read", func(t *testing.T) {
+		a := s.Dial(t)
+		// 2000 × 64 KiB = 125 MiB: far more than the socket buffers.
+		a.Send("GET /stream?n=2000&size=65536 HTTP/1.1\r\nHost: t\r\n\r\n")
+		time.Sleep(500 * time.Millisecond)
+		quick("app thread blocked writing a response")
+		a.Close()
+	})
+}
+
+func TestCLILogLevel(t *testing.T) {
+	s := startServer(t, ServerOpts{Args: []string{"--log-level", "warning"}})
+	_, b := s.Get(t, "/raise?id=loglevel")
+	_ = b
+	require.True(t, s.WaitStderr("raise-marker-loglevel", 5*time.Second), "errors are logged at --log-level warning")
+	assert.NotContains(t, s.Stderr.String(), "[INFO]", "--log-level warning hides INFO lines")
 }

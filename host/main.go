@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -32,6 +33,9 @@ func Main(cfg *config.Config) int {
 	if _, isWorker := os.LookupEnv(config.EnvWorkerID); isWorker {
 		return runWorker(cfg, elog) // the master's working directory is inherited
 	}
+	if _, isCheck := os.LookupEnv(config.EnvPreflight); isCheck {
+		return checkApp(cfg, elog)
+	}
 	// --chdir first, like gunicorn: relative unix sockets, --static and
 	// --pythonpath then mean the same in the master and the workers.
 	if cfg.Chdir != "" {
@@ -54,6 +58,12 @@ func runMaster(cfg *config.Config, elog *logs.ErrorLog) int {
 	if _, err := static.ParseMounts(cfg.Static); err != nil {
 		fmt.Fprintf(os.Stderr, "gohost: %v\n", err)
 		return master.ExitError
+	}
+	// Import the app once before binding: a syntax error, a missing module
+	// or a non-callable is reported (one line + traceback) and gohost exits
+	// before anything listens.
+	if code := preflight(); code != master.ExitOK {
+		return code
 	}
 	lns, err := listen.FromSystemd()
 	ownSockets := err == nil && len(lns) == 0 // systemd's sockets are systemd's to remove
@@ -127,8 +137,9 @@ func runMaster(cfg *config.Config, elog *logs.ErrorLog) int {
 		},
 		// The channel that has been catching signals since start-up: one
 		// that arrived while binding is acted on, none is lost.
-		Signals: early,
-		OnReady: health.SetReady,
+		Signals:    early,
+		AppChecked: true,
+		OnReady:    health.SetReady,
 	}
 	if agg != nil {
 		opts.OnMetrics = func(pid int, payload string) {
@@ -147,6 +158,39 @@ func displayAddr(network, addr string) string {
 		return "unix:" + addr
 	}
 	return "http://" + addr
+}
+
+// preflight runs this binary once more with the same arguments to import
+// the app (the master itself never loads Python) and returns its exit code.
+func preflight() int {
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gohost: %v\n", err)
+		return master.ExitError
+	}
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Env = append(os.Environ(), config.EnvPreflight+"=1")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return master.ExitOK
+	case errors.As(err, &ee) && ee.Exited():
+		return ee.ExitCode()
+	default:
+		fmt.Fprintf(os.Stderr, "gohost: checking the app: %v\n", err)
+		return master.ExitWorkerBootError
+	}
+}
+
+// checkApp is the preflight process: import the app and report.
+func checkApp(cfg *config.Config, elog *logs.ErrorLog) int {
+	if _, err := startPython(cfg, elog); err != nil {
+		reportLoadError(elog, err)
+		return exitCode(err)
+	}
+	return master.ExitOK // no finalisation: nothing here needs to run at exit
 }
 
 // exitCode maps a worker's start-up error to the protocol's exit codes.

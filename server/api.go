@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"time"
@@ -13,9 +14,9 @@ type HeaderField struct {
 	Value string
 }
 
-// Request is one parsed HTTP/1.x request, handed to a Handler once its head
-// (request line and header fields) is complete and valid. The body may still
-// be arriving: read it through Body.
+// Request is one parsed HTTP/1.x request (or one HTTP/2 stream, see h2.go),
+// handed to a Handler once its head (request line and header fields) is
+// complete and valid. The body may still be arriving: read it through Body.
 type Request struct {
 	Method     string // e.g. "GET"; a valid token, case-sensitive
 	RequestURI string // the request-target exactly as sent
@@ -24,22 +25,27 @@ type Request struct {
 	// "http://h/a?x" it is "/a"; for asterisk-form it is "*".
 	Path       string
 	RawQuery   string // what follows the first '?', raw; "" when none
-	Proto      string // "HTTP/1.1" or "HTTP/1.0"
-	ProtoMinor int    // 1 or 0
+	Proto      string // "HTTP/1.1", "HTTP/1.0" or "HTTP/2.0"
+	ProtoMinor int    // 1 or 0 (0 for HTTP/2: tell it by Proto)
 	// Header holds every field line in the order received, names with the
-	// case the client used. Hop-by-hop fields are included.
+	// case the client used. Hop-by-hop fields are included. On HTTP/2 the
+	// names are canonicalized ("Content-Type"), fields are sorted by name
+	// (the wire order of different names is lost; values of one name keep
+	// theirs), pseudo-header fields are left out and the first field is
+	// "Host" with the value of :authority.
 	Header []HeaderField
 	// Host is the authority: from an absolute-form target if there was one,
 	// else the Host header ("" only on HTTP/1.0 without Host).
 	Host string
 	// ContentLength is the declared body length, 0 when there is no body,
-	// and -1 when the body is chunked.
+	// and -1 when the body is chunked (HTTP/2: when the client declared no
+	// length and the stream did not end with its HEADERS frame).
 	ContentLength int64
 	Body          *Body
 	RemoteAddr    net.Addr
 	LocalAddr     net.Addr
 	TLS           bool      // the connection is TLS
-	Close         bool      // the connection will close after this response
+	Close         bool      // the connection will close after this response (always false on HTTP/2)
 	Received      time.Time // when the first byte of the request line arrived
 }
 
@@ -88,6 +94,22 @@ type Config struct {
 	MaxConnections    int           // concurrent connections; default 10000; extra ones wait in the backlog
 
 	ServerHeader string // value of the Server header; default "gohost"
+
+	// TLS, when set, makes Serve wrap every accepted connection with
+	// tls.Server; the handshake runs in the connection's goroutine within
+	// ReadHeaderTimeout. New uses a clone whose NextProtos (ALPN) lists
+	// "h2" first when H2 is set and never otherwise, then "http/1.1".
+	// Certificates may change at run time through GetCertificate (see
+	// host/tlsconf).
+	TLS *tls.Config
+	// H2 serves HTTP/2 on TLS connections whose ALPN negotiates "h2" (see
+	// h2.go). DefaultConfig sets it; a Config literal must set it to get
+	// HTTP/2. Without TLS it has no effect.
+	H2 bool
+	// H2C serves cleartext HTTP/2 "with prior knowledge" (RFC 9113 §3.3):
+	// a non-TLS connection whose first bytes are the HTTP/2 connection
+	// preface. HTTP/1.1 Upgrade: h2c is not supported. Default off.
+	H2C bool
 
 	ErrorLog  *slog.Logger       // nil = slog.Default()
 	AccessLog func(*AccessEntry) // nil = none; called after each response (entry valid during the call only)

@@ -15,6 +15,7 @@ const (
 	bodyNone    bodyKind = iota // no Content-Length, no Transfer-Encoding: empty
 	bodyLength                  // Content-Length
 	bodyChunked                 // Transfer-Encoding: chunked
+	bodyStream                  // HTTP/2: the DATA frames of a stream (Body.h2)
 )
 
 // Body is the body of a Request. Reads return the decoded bytes (the
@@ -33,7 +34,8 @@ const (
 // ErrMalformedBody, io.ErrUnexpectedEOF (client gone mid-body); after any
 // of them the server closes the connection once the handler returns.
 type Body struct {
-	c       *conn // nil in unit tests: no 100 Continue, no deadlines
+	c       *conn     // nil in unit tests and on HTTP/2: no 100 Continue, no deadlines
+	h2      *h2stream // bodyStream: the stream the body is read from
 	br      *bufio.Reader
 	kind    bodyKind
 	timeout time.Duration // per wire read
@@ -119,6 +121,9 @@ func (b *Body) unread() bool { return !b.wireDone && b.err == nil }
 // readWire reads decoded bytes from the connection, with the read deadline
 // of a body read, and maps errors to the typed ones.
 func (b *Body) readWire(p []byte) (n int, err error) {
+	if b.kind == bodyStream {
+		return b.h2.readBody(p)
+	}
 	if b.c != nil && (b.kind != bodyLength || b.br.Buffered() == 0) {
 		b.c.setReadDeadline(time.Now().Add(b.timeout))
 	}
@@ -228,6 +233,15 @@ func (b *Body) prefetch(max int) error {
 		b.pre = buf
 	}
 	return nil
+}
+
+// undrainable reports whether what is left of a Content-Length body on the
+// wire is more than max bytes, so that the connection will close after the
+// response instead of draining it: the head must then say "Connection:
+// close" (RFC 9112 §9.6). A chunked body's length is unknown: it is drained
+// when it turns out short and the connection closes otherwise.
+func (b *Body) undrainable(max int64) bool {
+	return !b.wireDone && b.err == nil && b.kind == bodyLength && b.remaining > max
 }
 
 // drain reads and discards what is left of the body on the wire, at most

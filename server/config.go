@@ -60,6 +60,7 @@ func DefaultConfig() Config {
 		KeepAliveTimeout:      DefaultKeepAliveTimeout,
 		MaxConnections:        DefaultMaxConnections,
 		ServerHeader:          DefaultServerHeader,
+		H2:                    true,
 		ErrorLog:              slog.Default(),
 	}
 }

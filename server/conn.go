@@ -127,9 +127,14 @@ func (c *conn) serve() {
 			s.debug("TLS handshake failed", c.rwc, err)
 			return
 		}
+		if s.h2 != nil && tc.ConnectionState().NegotiatedProtocol == alpnH2 {
+			c.serveH2(c.rwc)
+			return
+		}
 	}
 
 	idle := s.cfg.ReadHeaderTimeout // wait for the first request's first byte
+	first := true
 	for {
 		// Idle: wait for the first byte of the next request. A timeout or
 		// EOF here closes the connection silently.
@@ -139,6 +144,11 @@ func (c *conn) serve() {
 				return
 			}
 		}
+		if first && s.cfg.H2C && !c.isTLS && c.h2cPreface() {
+			c.serveH2(c.h2cConn())
+			return
+		}
+		first = false
 		if !c.claim() {
 			return // Shutdown closed the idle connection
 		}

@@ -30,6 +30,9 @@ import (
 type ResponseWriter struct {
 	c   *conn
 	req *Request
+	// h2, when set, is the HTTP/2 stream the response goes to (c is nil):
+	// Start is shared, the wire methods hand over to h2 (see h2.go).
+	h2 *h2stream
 
 	// Recorded by Start (replaced by a later Start until the head is sent).
 	started   bool
@@ -246,6 +249,9 @@ func (w *ResponseWriter) write(p []byte, final bool) (int, error) {
 	case len(p) == 0 && !final:
 		return 0, nil
 	}
+	if w.h2 != nil {
+		return w.h2.write(p, final)
+	}
 	headPending := !w.headSent
 	if headPending {
 		finalLen := int64(-1)
@@ -391,6 +397,11 @@ func (w *ResponseWriter) buildHead(finalLen int64) {
 	if req.Close || w.appClose || c.srv.shuttingDown() || c.body.err != nil {
 		w.closeAfter = true
 	}
+	if c.body.undrainable(drainMax) {
+		// The handler has not read the body and it is too long to drain:
+		// the connection will close, so the response says so.
+		w.closeAfter = true
+	}
 	if c.body.expect100 && c.body.unread() {
 		// The client waits for a 100 it will never get; it may or may not
 		// send the body. Do not read it: close after the response.
@@ -424,8 +435,13 @@ func (w *ResponseWriter) Flush() error {
 		return ErrNotStarted
 	}
 	if !w.headSent && !w.aborted {
-		w.buildHead(-1)
-		w.send(nil, true, false)
+		if w.h2 != nil {
+			w.h2.buildHead(-1)
+			w.h2.flush()
+		} else {
+			w.buildHead(-1)
+			w.send(nil, true, false)
+		}
 	}
 	return w.err
 }
@@ -451,6 +467,9 @@ func (w *ResponseWriter) SendFile(f *os.File, off, n int64) (int64, error) {
 			return 0, err
 		}
 		n = max(st.Size()-off, 0)
+	}
+	if w.h2 != nil {
+		return w.h2.sendFile(f, off, n)
 	}
 	if !w.headSent {
 		w.buildHead(-1)
@@ -550,8 +569,9 @@ func (w *ResponseWriter) Status() int { return w.code }
 // Abort marks the response as impossible to complete (the application
 // failed after the head was sent): no terminating chunk is written and the
 // connection is closed once the handler returns, so the client sees a
-// truncated response. Called before the head is sent, the server answers
-// 500 instead and closes the connection.
+// truncated response (on HTTP/2 the stream is reset instead). Called
+// before the head is sent, the server answers 500 instead and closes the
+// connection.
 func (w *ResponseWriter) Abort() {
 	w.aborted = true
 	w.closeAfter = true

@@ -51,6 +51,7 @@ func TestDrainTooBigCloses(t *testing.T) {
 	rs := parseResponses(t, out)
 	require.Len(t, rs, 1)
 	assert.Equal(t, 200, rs[0].StatusCode)
+	assert.True(t, rs[0].Close, "the response announces the close (RFC 9112 §9.6)")
 }
 
 func TestChunkedEcho(t *testing.T) {

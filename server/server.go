@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -11,13 +12,15 @@ import (
 	"time"
 )
 
-// Server serves HTTP/1.x on the listeners given to Serve. Its methods are
-// safe for concurrent use.
+// Server serves HTTP/1.x (and HTTP/2 when configured, see h2.go) on the
+// listeners given to Serve. Its methods are safe for concurrent use.
 type Server struct {
 	cfg        Config // defaults filled; read-only after New
 	h          Handler
 	log        *slog.Logger
 	serverLine []byte // "Server: <cfg.ServerHeader>\r\n"
+	tlsConf    *tls.Config // clone of cfg.TLS with our ALPN list; nil: cleartext
+	h2         *h2server   // nil unless HTTP/2 is enabled (H2 with TLS, or H2C)
 
 	sem    chan struct{} // one token per open connection (MaxConnections)
 	active atomic.Int64  // handlers running
@@ -36,7 +39,7 @@ type Server struct {
 // their defaults (see Config).
 func New(cfg Config, h Handler) *Server {
 	cfg = cfg.withDefaults()
-	return &Server{
+	s := &Server{
 		cfg:        cfg,
 		h:          h,
 		log:        cfg.ErrorLog,
@@ -47,6 +50,13 @@ func New(cfg Config, h Handler) *Server {
 		listeners:  make(map[*net.Listener]struct{}),
 		conns:      make(map[*conn]struct{}),
 	}
+	if cfg.TLS != nil {
+		s.tlsConf = tlsConfig(cfg.TLS, cfg.H2)
+	}
+	if (cfg.H2 && cfg.TLS != nil) || cfg.H2C {
+		s.h2 = newH2Server(s)
+	}
+	return s
 }
 
 // Config returns the server's configuration, defaults filled in.
@@ -105,6 +115,9 @@ func (s *Server) Serve(l net.Listener) error {
 			continue
 		}
 		delay = 0
+		if s.tlsConf != nil {
+			rwc = tls.Server(rwc, s.tlsConf) // handshake in conn.serve
+		}
 		c := newConn(s, rwc)
 		s.stateHook(rwc, StateNew)
 		// Tracked and served even if Shutdown began meanwhile: the client's
@@ -185,12 +198,16 @@ func (s *Server) beginShutdown() error {
 // finish its current response (sent with "Connection: close" if its head is
 // not out yet) and then close, and waits for them. When ctx ends first, the
 // remaining connections are closed at once (their handlers' next writes
-// fail) and ctx's error is returned.
+// fail) and ctx's error is returned. HTTP/2 connections get a GOAWAY: their
+// open streams complete, new ones are refused, then they close.
 func (s *Server) Shutdown(ctx context.Context) error {
 	lerr := s.beginShutdown()
 	poll := time.NewTicker(100 * time.Millisecond)
 	defer poll.Stop()
 	for {
+		// Every round, so that an HTTP/2 connection that started after
+		// the previous one gets its GOAWAY too.
+		s.h2.goAway()
 		if s.closeIdleConns() {
 			return lerr
 		}

@@ -14,9 +14,13 @@ import "strconv"
 //	Active   → Closed   response complete (or failed), connection closing
 //	Idle     → Reading  first byte of the next request arrived
 //	Idle     → Closed   keep-alive timeout, EOF, shutdown
+//	New      → Active   HTTP/2 (ALPN "h2", or the h2c preface): the
+//	                    connection stays Active, however many streams it
+//	                    carries, until it closes
 //
 // Shutdown closes connections in New and Idle at once and lets Reading and
-// Active ones finish their current response.
+// Active ones finish their current response (HTTP/2 ones get a GOAWAY and
+// finish their open streams).
 type ConnState int32
 
 const (

@@ -112,8 +112,9 @@ const (
 	EnvWorkerID   = "GOHOST_WORKER_ID"
 	EnvListenFDs  = "GOHOST_LISTEN_FDS"
 	EnvControlFD  = "GOHOST_CONTROL_FD"
+	EnvPreflight  = "GOHOST_PREFLIGHT" // the master's import check before it binds
 	EnvVirtualenv = "VIRTUAL_ENV" // the --virtualenv default, as activate sets it
 )
 
 // internalEnv are GOHOST_ variables that are not settings.
-var internalEnv = map[string]bool{EnvWorkerID: true, EnvListenFDs: true, EnvControlFD: true}
+var internalEnv = map[string]bool{EnvWorkerID: true, EnvListenFDs: true, EnvControlFD: true, EnvPreflight: true, "GOHOST_MAX_REQUESTS": true}

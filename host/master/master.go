@@ -245,6 +245,11 @@ func (m *master) startGeneration(reason string, now time.Time) {
 	}
 	m.lastGen++
 	m.next = &generation{n: m.lastGen, reason: reason}
+	if !m.everUp && m.opts.AppChecked {
+		// The caller already imported the app once (host's preflight): the
+		// first generation needs no canary and boots all at once.
+		m.next.canaryOK = true
+	}
 	if m.everUp {
 		m.log.Info("reloading", "reason", reason, "generation", m.next.n, "serving_generation", m.gen)
 		m.notifier.send("RELOADING=1", monotonicUsec(), "STATUS=reloading: "+reason)

@@ -86,6 +86,11 @@ type Options struct {
 	// worker silent for longer is sent SIGABRT, then SIGKILL.
 	WatchdogTimeout time.Duration
 
+	// AppChecked tells that the app was imported successfully just before
+	// Run (host's preflight): the first generation then boots every worker
+	// at once instead of one canary first.
+	AppChecked bool
+
 	// OnMetrics, when set, receives each worker's "metrics" message payload
 	// (the worker's cumulative counts, opaque to the master).
 	OnMetrics func(pid int, payload string)
