@@ -74,11 +74,19 @@ def load_app(spec):
     return obj
 
 
+def _is_machinery(frame):
+    # gohost's loader and the import system: noise above the user's frames.
+    name = frame.filename
+    return name == "<gohost bootstrap>" or name.startswith("<frozen importlib") or name.endswith("importlib/__init__.py")
+
+
 def format_exception(exc):
     """The traceback text of exc, as the error log shows it."""
     if isinstance(exc, AppLoadError):
         return str(exc)
-    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip("\n")
+    te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    te.stack = traceback.StackSummary.from_list([f for f in te.stack if not _is_machinery(f)])
+    return "".join(te.format()).rstrip("\n")
 
 
 def app_files():

@@ -18,7 +18,7 @@ type Server struct {
 	cfg        Config // defaults filled; read-only after New
 	h          Handler
 	log        *slog.Logger
-	serverLine []byte // "Server: <cfg.ServerHeader>\r\n"
+	serverLine []byte      // "Server: <cfg.ServerHeader>\r\n"
 	tlsConf    *tls.Config // clone of cfg.TLS with our ALPN list; nil: cleartext
 	h2         *h2server   // nil unless HTTP/2 is enabled (H2 with TLS, or H2C)
 
