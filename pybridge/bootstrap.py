@@ -86,7 +86,11 @@ def format_exception(exc):
         return str(exc)
     te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
     te.stack = traceback.StackSummary.from_list([f for f in te.stack if not _is_machinery(f)])
-    return "".join(te.format()).rstrip("\n")
+    text = "".join(te.format()).rstrip("\n")
+    if not text.startswith("Traceback"):
+        # A SyntaxError has no frames of the user's: keep Python's header.
+        text = "Traceback (most recent call last):\n" + text
+    return text
 
 
 def app_files():

@@ -469,6 +469,10 @@ func TestH2AccessLog(t *testing.T) {
 func TestH2WriteTimeout(t *testing.T) {
 	errc := make(chan error, 1)
 	e := newH2Env(t, Config{WriteTimeout: 200 * time.Millisecond}, func(w *ResponseWriter, r *Request) {
+		if r.Path == "/small" {
+			okHandler(w, r)
+			return
+		}
 		w.Start("200 OK", nil)
 		chunk := make([]byte, 256<<10)
 		for i := 0; i < 400; i++ { // 100 MiB: far more than the client's windows
@@ -490,6 +494,10 @@ func TestH2WriteTimeout(t *testing.T) {
 		t.Fatal("Write did not time out")
 	}
 	assert.Zero(t, e.srv.ActiveRequests())
+	// Only the stream was reset: the connection serves on.
+	_, body := e.get("/small")
+	assert.Equal(t, "ok", body)
+	assert.Equal(t, int32(1), e.conns.Load())
 }
 
 func TestH2OnlyWithALPN(t *testing.T) {
@@ -556,7 +564,9 @@ func TestH2Shutdown(t *testing.T) {
 	entered := make(chan struct{})
 	release := make(chan struct{})
 	var states sync.Map
-	e := newH2Env(t, Config{ConnState: func(c net.Conn, s ConnState) {
+	// A long keep-alive: the connection must close because of the GOAWAY,
+	// not because it went idle.
+	e := newH2Env(t, Config{KeepAliveTimeout: time.Minute, ConnState: func(c net.Conn, s ConnState) {
 		v, _ := states.LoadOrStore(c, &[]ConnState{})
 		*v.(*[]ConnState) = append(*v.(*[]ConnState), s)
 	}}, func(w *ResponseWriter, r *Request) {
@@ -598,7 +608,7 @@ func TestH2Shutdown(t *testing.T) {
 	select {
 	case err := <-shut:
 		assert.NoError(t, err)
-	case <-time.After(5 * time.Second):
+	case <-time.After(3 * time.Second):
 		t.Fatal("Shutdown did not return")
 	}
 	n := 0
@@ -635,4 +645,14 @@ func TestH2CloseForces(t *testing.T) {
 	err := <-errc
 	assert.Error(t, err)
 	assert.False(t, errors.Is(err, context.DeadlineExceeded))
+}
+
+func TestH2ShutdownIdle(t *testing.T) {
+	// An idle connection gets a GOAWAY and is closed (x/net gives the
+	// client a second to read the GOAWAY first).
+	e := newH2Env(t, Config{KeepAliveTimeout: time.Minute}, okHandler, false)
+	e.get("/")
+	start := time.Now()
+	require.NoError(t, e.srv.Shutdown(context.Background()))
+	assert.Less(t, time.Since(start), 3*time.Second)
 }

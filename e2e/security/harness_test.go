@@ -198,7 +198,8 @@ func tail(s string, n int) string {
 	return "…" + s[len(s)-n:]
 }
 
-// calls counts the app calls whose request-target contains marker.
+// calls counts the app calls whose request-target or X-M header contains
+// marker.
 func (s *server) calls(marker string) int {
 	b, err := os.ReadFile(s.appLog)
 	if err != nil {

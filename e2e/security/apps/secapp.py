@@ -1,6 +1,6 @@
 """WSGI app of the e2e/security tests.
 
-Every call appends "<METHOD> <RAW_URI>" to the file named by $SECAPP_LOG
+Every call appends "<METHOD> <RAW_URI> <X-M header>" to the file named by $SECAPP_LOG
 before answering, so a test can prove that a rejected request (or a request
 smuggled inside one) never reached the application.
 
@@ -27,7 +27,8 @@ _LOG = os.environ.get("SECAPP_LOG", "")
 def _log(environ):
     if not _LOG:
         return
-    line = "%s %s\n" % (environ.get("REQUEST_METHOD", ""), environ.get("RAW_URI", environ.get("PATH_INFO", "")))
+    line = "%s %s %s\n" % (environ.get("REQUEST_METHOD", ""), environ.get("RAW_URI", environ.get("PATH_INFO", "")),
+                           environ.get("HTTP_X_M", ""))
     fd = os.open(_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line.encode("latin-1", "replace"))
