@@ -1,8 +1,22 @@
-// Package server is gohost's HTTP/1.1 front end: a pure-Go, strict
-// HTTP/1.0 and HTTP/1.1 server written for WSGI hosting. It does not use
-// net/http: it owns framing, limits and timeouts so that a request reaches
-// the (Python) handler only once its head is complete and valid and its
-// small body is in memory.
+// Package server is gohost's HTTP front end: a pure-Go, strict HTTP/1.0 and
+// HTTP/1.1 server written for WSGI hosting, with optional TLS and HTTP/2.
+// HTTP/1.x does not use net/http: the package owns framing, limits and
+// timeouts so that a request reaches the (Python) handler only once its
+// head is complete and valid and its small body is in memory.
+//
+// # TLS and HTTP/2
+//
+// With Config.TLS, Serve wraps each accepted connection in tls.Server; the
+// handshake runs in the connection's goroutine within ReadHeaderTimeout and
+// Request.TLS is set. With Config.H2 (DefaultConfig's choice), ALPN offers
+// "h2" and a connection that negotiates it is served by
+// golang.org/x/net/http2; with Config.H2C, a cleartext connection that
+// opens with the HTTP/2 preface is too (prior knowledge; no Upgrade). Each
+// stream becomes a Request (Proto "HTTP/2.0") with a Body and a
+// ResponseWriter bound to the stream and goes to the same Handler, under
+// the same limits and timeouts (see h2.go for the rules); a response that
+// cannot be completed resets the stream. Shutdown sends HTTP/2 connections
+// a GOAWAY and waits for their open streams.
 //
 // # Guarantees
 //
