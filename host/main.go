@@ -17,6 +17,7 @@ import (
 	"github.com/gohost/gohost/host/master"
 	"github.com/gohost/gohost/host/metrics"
 	"github.com/gohost/gohost/host/static"
+	"github.com/gohost/gohost/host/tlsconf"
 )
 
 // Version is gohost's version, set by cmd/gohost.
@@ -59,6 +60,12 @@ func runMaster(cfg *config.Config, elog *logs.ErrorLog) int {
 		fmt.Fprintf(os.Stderr, "gohost: %v\n", err)
 		return master.ExitError
 	}
+	if cfg.CertFile != "" {
+		if _, err := tlsconf.Load(cfg.CertFile, cfg.KeyFile); err != nil {
+			fmt.Fprintf(os.Stderr, "gohost: %v\n", err)
+			return master.ExitError
+		}
+	}
 	// Import the app once before binding: a syntax error, a missing module
 	// or a non-callable is reported (one line + traceback) and gohost exits
 	// before anything listens.
@@ -98,7 +105,7 @@ func runMaster(cfg *config.Config, elog *logs.ErrorLog) int {
 	}()
 	addrs := make([]string, len(lns))
 	for i, ln := range lns {
-		addrs[i] = displayAddr(ln.Addr().Network(), ln.Addr().String())
+		addrs[i] = displayAddr(ln.Addr().Network(), ln.Addr().String(), cfg.CertFile != "")
 	}
 	elog.Info(fmt.Sprintf("Starting gohost %s", Version))
 	elog.Info("Listening at: " + strings.Join(addrs, ", "))
@@ -153,9 +160,12 @@ func runMaster(cfg *config.Config, elog *logs.ErrorLog) int {
 	return master.Run(opts)
 }
 
-func displayAddr(network, addr string) string {
-	if network == "unix" {
+func displayAddr(network, addr string, tls bool) string {
+	switch {
+	case network == "unix":
 		return "unix:" + addr
+	case tls:
+		return "https://" + addr
 	}
 	return "http://" + addr
 }

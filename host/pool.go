@@ -25,8 +25,10 @@ type pool struct {
 	slots []slot // one per thread: what it is running, for --timeout
 	wg    sync.WaitGroup
 
-	served atomic.Uint64 // requests completed
-	busy   atomic.Int32  // threads inside a request
+	served   atomic.Uint64 // requests completed
+	busy     atomic.Int32  // threads inside a request
+	inflight atomic.Int32  // requests handed to the pool and not finished
+	freed    chan struct{} // a request finished (acceptGate waits on it)
 	rec    *metrics.Recorder
 
 	// afterRequest is called by the thread that finished the request, with
@@ -72,6 +74,7 @@ func newPool(interp *pybridge.Interpreter, threads int, env *environ.Config, log
 		env:    env,
 		log:    log,
 		jobs:   make(chan *job),
+		freed:  make(chan struct{}, 1),
 		slots:  make([]slot, threads),
 	}
 }
@@ -145,12 +148,43 @@ func (p *pool) run(i int, started chan<- error) {
 
 // Serve implements server.Handler.
 func (p *pool) Serve(w *server.ResponseWriter, r *server.Request) {
+	p.inflight.Add(1)
 	j := jobPool.Get().(*job)
 	j.w, j.r = w, r
 	p.jobs <- j
 	<-j.done
 	j.w, j.r = nil, nil
 	jobPool.Put(j)
+	p.inflight.Add(-1)
+	select {
+	case p.freed <- struct{}{}:
+	default:
+	}
+}
+
+// gateSlack is how many requests may wait for each Python thread before the
+// worker stops accepting connections: one waiting per thread lets the next
+// request's network work overlap the current one's Python work.
+const gateSlack = 1
+
+// acceptGate is the server's AcceptGate: while every Python thread is busy
+// and requests already wait, new connections are left in the kernel's
+// accept queue, which the worker shares with its siblings, so an idle
+// sibling takes them instead of them queueing behind a slow request here.
+func (p *pool) acceptGate(done <-chan struct{}) bool {
+	limit := int32(len(p.slots) * (1 + gateSlack))
+	for p.inflight.Load() >= limit {
+		t := time.NewTimer(10 * time.Millisecond) // two listeners may share one wake-up
+		select {
+		case <-p.freed:
+		case <-t.C:
+		case <-done:
+			t.Stop()
+			return false
+		}
+		t.Stop()
+	}
+	return true
 }
 
 // close stops the threads once no Serve is running (after the server's

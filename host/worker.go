@@ -19,6 +19,7 @@ import (
 	"github.com/gohost/gohost/host/master"
 	"github.com/gohost/gohost/host/metrics"
 	"github.com/gohost/gohost/host/static"
+	"github.com/gohost/gohost/host/tlsconf"
 	"github.com/gohost/gohost/server"
 )
 
@@ -89,7 +90,18 @@ func runWorker(cfg *config.Config, elog *logs.ErrorLog) int {
 		return master.ExitWorkerBootError
 	}
 	// Static files are answered by Go; everything else reaches Python.
-	srv := server.New(serverConfig(cfg, elog, access, p.rec), static.New(mounts, p, log))
+	scfg := serverConfig(cfg, elog, access, p.rec)
+	scfg.AcceptGate = p.acceptGate
+	if cfg.CertFile != "" {
+		// A HUP starts new workers, which read the certificate afresh.
+		certs, err := tlsconf.Load(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			elog.Error("worker boot failed", "err", err)
+			return master.ExitWorkerBootError
+		}
+		scfg.TLS = certs.Config()
+	}
+	srv := server.New(scfg, static.New(mounts, p, log))
 	for _, ln := range lns {
 		go func(ln net.Listener) {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, server.ErrServerClosed) {
@@ -184,6 +196,8 @@ func serverConfig(cfg *config.Config, elog *logs.ErrorLog, access *logs.AccessLo
 		KeepAliveTimeout:      cfg.KeepAlive,
 		MaxConnections:        cfg.MaxConnections,
 		ServerHeader:          cfg.ServerHeader,
+		H2:                    cfg.HTTP2,
+		H2C:                   cfg.H2C,
 		ErrorLog:              elog.Logger,
 	}
 	pid := os.Getpid()

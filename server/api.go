@@ -111,6 +111,12 @@ type Config struct {
 	// preface. HTTP/1.1 Upgrade: h2c is not supported. Default off.
 	H2C bool
 
+	// AcceptGate, when set, is called before each Accept and may block
+	// until the handler has room for another connection (a worker whose
+	// Python threads are all busy leaves new connections in the shared
+	// accept queue for its siblings). It returns false when done is closed.
+	AcceptGate func(done <-chan struct{}) bool
+
 	ErrorLog  *slog.Logger       // nil = slog.Default()
 	AccessLog func(*AccessEntry) // nil = none; called after each response (entry valid during the call only)
 

@@ -33,8 +33,8 @@ const (
 // Errors are sticky and typed: ErrBodyTooLarge, ErrBodyTimeout,
 // ErrMalformedBody, io.ErrUnexpectedEOF (client gone mid-body); after any
 // of them the server closes the connection once the handler returns (on
-// HTTP/2 the body is the stream's DATA, and an error resets the stream
-// only: see h2.go).
+// HTTP/2, where the body is the stream's DATA frames, an error concerns
+// that stream only: see h2.go).
 type Body struct {
 	c       *conn     // nil in unit tests and on HTTP/2: no 100 Continue, no deadlines
 	h2      *h2stream // bodyStream: the stream the body is read from

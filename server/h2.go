@@ -180,6 +180,10 @@ func (c *conn) serveH2(rwc net.Conn) {
 	c.rwc.SetDeadline(time.Time{})
 	hc := &h2conn{srv: s, local: c.rwc.LocalAddr(), remote: c.rwc.RemoteAddr(), isTLS: c.isTLS}
 	hc.idle.L = &hc.mu
+	// BaseConfig: limits and error log. (x/net v0.62 built with Go ≥ 1.27
+	// wraps net/http's HTTP/2 and serves a BaseConfig connection under a
+	// one-off copy of it, which base.Shutdown would not reach: TestH2Shutdown
+	// fails if a toolchain or x/net upgrade breaks the GOAWAY.)
 	s.h2.h2.ServeConn(rwc, &http2.ServeConnOpts{BaseConfig: s.h2.base, Handler: hc})
 	// ServeConn may return while handlers still run (streams of a closed
 	// connection): the connection stays tracked, so that Shutdown waits

@@ -94,6 +94,10 @@ func (s *Server) Serve(l net.Listener) error {
 		case <-s.done:
 			return ErrServerClosed
 		}
+		if s.cfg.AcceptGate != nil && !s.cfg.AcceptGate(s.done) {
+			<-s.sem
+			return ErrServerClosed
+		}
 		rwc, err := l.Accept()
 		if err != nil {
 			<-s.sem

@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -158,9 +159,16 @@ func start(t *testing.T, args ...string) *server {
 	go func() { s.cmd.Wait(); close(s.exited) }()
 	t.Cleanup(s.stop)
 
+	// With --proxy-protocol a trusted (loopback) client must start with a
+	// header; "PROXY UNKNOWN" keeps the real address. The plain probe is
+	// for servers where loopback is not trusted (or the flag not wired).
+	probes := []string{"GET /__ready HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"}
+	if slices.Contains(args, "--proxy-protocol") {
+		probes = append(probes, "PROXY UNKNOWN\r\n"+probes[0])
+	}
 	deadline := time.Now().Add(20 * time.Second)
-	for {
-		r := exchange(s.addr, []byte("GET /__ready HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"), time.Second)
+	for i := 0; ; i++ {
+		r := exchange(s.addr, []byte(probes[i%len(probes)]), time.Second)
 		if len(r.resps) == 1 && r.resps[0].status == 200 {
 			return s
 		}

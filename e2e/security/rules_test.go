@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -458,3 +459,111 @@ func concurrently(n int, f func(i int)) {
 	}
 	wg.Wait()
 }
+
+// TestResponseSafety: issue 6 point 5. Whatever status, header or framing
+// the app gives, the response cannot be split: invalid ones give 500 (and a
+// close) before anything is written; valid responses keep the framing
+// intact, so the pipelined second response always parses.
+func TestResponseSafety(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	for _, c := range []struct {
+		name   string
+		query  string // of /resp, already percent-encoded
+		status int    // of the first response; 500 means closed after it
+		body   string // expected first body (for 200)
+	}{
+		{"CRLF in value", "h=X-V:a%0D%0AX-Injected:%20yes", 500, ""},
+		{"LF in value", "h=X-V:a%0AX-Injected:%20yes", 500, ""},
+		{"CR in value", "h=X-V:a%0DX-Injected:%20yes", 500, ""},
+		{"NUL in value", "h=X-V:a%00b", 500, ""},
+		{"VT in value", "h=X-V:a%0Bb", 500, ""},
+		{"DEL in value", "h=X-V:a%7Fb", 500, ""},
+		{"space in name", "h=X%20V:a", 500, ""},
+		{"empty name", "h=:a", 500, ""},
+		{"second response in a header", "h=Set-Cookie:a=1%0D%0A%0D%0AHTTP/1.1%20200%20OK%0D%0AX-Injected:%20yes", 500, ""},
+		{"status without reason", "status=200", 500, ""},
+		{"status 99", "status=99%20X", 500, ""},
+		{"status 1000", "status=1000%20X", 500, ""},
+		{"status with LF", "status=200%20O%0AX-Injected:%20yes", 500, ""},
+		{"status with NUL", "status=200%20OK%00", 500, ""},
+		{"Content-Length not a number", "h=Content-Length:abc&body=hello", 500, ""},
+		{"Content-Length negative", "h=Content-Length:-1&body=hello", 500, ""},
+		{"Content-Length twice", "h=Content-Length:5&h=Content-Length:6&body=hello", 500, ""},
+		{"Content-Length list", "h=Content-Length:5,5&body=hello", 500, ""},
+		{"Content-Length 0x", "h=Content-Length:0x5&body=hello", 500, ""},
+		{"HTAB and obs-text in value", "h=X-V:a%09caf%E9&body=ok", 200, "ok"},
+		{"body longer than Content-Length: cut", "h=Content-Length:5&body=helloEXTRA", 200, "hello"},
+		{"app Transfer-Encoding ignored", "h=Transfer-Encoding:chunked&body=x", 200, "x"},
+		{"204 body dropped", "status=204%20No%20Content&body=abc", 204, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			raw := "GET /resp?" + c.query + " HTTP/1.1\r\nHost: a\r\n\r\nGET /resp?body=second HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+			r := exchange(s.addr, []byte(raw), closeWait)
+			if bytes.Contains(r.raw, []byte("X-Injected")) {
+				t.Fatalf("injected header on the wire: %s", r)
+			}
+			if len(r.resps) == 0 || r.resps[0].status != c.status {
+				t.Fatalf("want %d first; got %s", c.status, r)
+			}
+			if c.status == 500 {
+				if len(r.resps) != 1 || !r.closed {
+					t.Errorf("want the connection closed after the 500; got %s", r)
+				}
+				return
+			}
+			if string(r.resps[0].body) != c.body || len(r.resps) != 2 || string(r.resps[1].body) != "second" {
+				t.Errorf("framing broken: %s", r)
+			}
+		})
+	}
+	t.Run("body shorter than Content-Length: close", func(t *testing.T) {
+		r := exchange(s.addr, []byte("GET /resp?h=Content-Length:10&body=hello HTTP/1.1\r\nHost: a\r\n\r\nGET /resp?body=second HTTP/1.1\r\nHost: a\r\n\r\n"), closeWait)
+		if !r.closed || strings.Contains(string(r.raw), "second") {
+			t.Errorf("want the connection closed after the short body; got %s", r)
+		}
+	})
+	t.Run("app Connection: close honoured", func(t *testing.T) {
+		r := exchange(s.addr, []byte("GET /resp?h=Connection:close&body=x HTTP/1.1\r\nHost: a\r\n\r\nGET /resp?body=second HTTP/1.1\r\nHost: a\r\n\r\n"), closeWait)
+		if len(r.resps) != 1 || !r.closed || r.resps[0].header.Get("Connection") != "close" {
+			t.Errorf("want one response and a close; got %s", r)
+		}
+	})
+}
+
+// TestUnreadBodyIsNotARequest: a body the app does not read is discarded
+// as body (Content-Length or chunked), never parsed as the next request;
+// after "Expect: 100-continue" without a 100, the connection is closed.
+func TestUnreadBodyIsNotARequest(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	inner := "GET {S} HTTP/1.1\r\nHost: a\r\n\r\n"
+	after := "GET {P}-after HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+	for _, c := range []struct {
+		name  string
+		raw   string
+		resps int
+	}{
+		{"Content-Length", "POST {P} HTTP/1.1\r\nHost: a\r\nContent-Length: " + itoa(len(inner)+4) + "\r\n\r\n" + inner + after, 2},
+		{"chunked", "POST {P} HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + hex(len(inner)+4) + "\r\n" + inner + "\r\n0\r\n\r\n" + after, 2},
+		{"Expect: 100-continue", "POST {P} HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: " + itoa(len(inner)+4) + "\r\n\r\n" + inner + after, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, smug := uniquePaths(c.name)
+			r := exchange(s.addr, []byte(fill(c.raw, p, smug)), closeWait)
+			if len(r.resps) != c.resps || !r.closed {
+				t.Errorf("want %d responses and a close; got %s", c.resps, r)
+			}
+			for _, x := range r.resps {
+				if x.status != 200 {
+					t.Errorf("status %d", x.status)
+				}
+			}
+			if s.calls(smug) != 0 {
+				t.Errorf("the unread body was served as a request")
+			}
+		})
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -59,6 +59,8 @@ type Config struct {
 	ProxyProtocol     bool     // --proxy-protocol: connections start with a PROXY protocol v1/v2 header
 	CertFile          string   // --certfile: serve HTTPS with this certificate (PEM)
 	KeyFile           string   // --keyfile: its private key (PEM)
+	HTTP2             bool     // --http2: ALPN h2 on TLS listeners (default on)
+	H2C               bool     // --h2c: cleartext HTTP/2 with prior knowledge
 
 	// Extras.
 	ServerHeader string   // --server-header: Server response header value; "" sends none
@@ -78,7 +80,7 @@ func Default() *Config {
 	return &Config{
 		Bind:           []string{"127.0.0.1:8000"},
 		Workers:        runtime.NumCPU(),
-		Threads:        2,
+		Threads:        1,
 		MaxConnections: 1000, // gunicorn's worker_connections
 
 		LogLevel:        "info",
@@ -100,6 +102,7 @@ func Default() *Config {
 		WriteTimeout:      30 * time.Second,
 
 		ForwardedAllowIPs: []string{"127.0.0.1", "::1"},
+		HTTP2:             true,
 		ServerHeader:      "gohost",
 	}
 }
@@ -113,7 +116,7 @@ const (
 	EnvListenFDs  = "GOHOST_LISTEN_FDS"
 	EnvControlFD  = "GOHOST_CONTROL_FD"
 	EnvPreflight  = "GOHOST_PREFLIGHT" // the master's import check before it binds
-	EnvVirtualenv = "VIRTUAL_ENV" // the --virtualenv default, as activate sets it
+	EnvVirtualenv = "VIRTUAL_ENV"      // the --virtualenv default, as activate sets it
 )
 
 // internalEnv are GOHOST_ variables that are not settings.

@@ -13,6 +13,7 @@ Routes (PATH_INFO):
   /stream?mib=N    N MiB in 64 KiB chunks (a client that stops reading)
   /upload          reads wsgi.input in 64 KiB reads, answers the byte count
   /sleep?ms=N      sleeps N ms (bounded to 10 s)
+  /resp?status=S&h=Name:Value&body=B   status, headers and body as given
   anything else    "ok"
 """
 
@@ -79,6 +80,20 @@ def _upload(environ, start_response):
     return _reply(start_response, str(total))
 
 
+def _resp(environ, start_response):
+    """/resp?status=S&h=Name:Value&h=...&body=B: the app's own status,
+    headers and body, percent-decoded as latin-1 (any byte)."""
+    q = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True, encoding="latin-1")
+    status = q.get("status", ["200 OK"])[-1]
+    headers = []
+    for h in q.get("h", []):
+        name, _, value = h.partition(":")
+        headers.append((name, value))
+    body = q.get("body", [""])[-1].encode("latin-1")
+    start_response(status, headers)
+    return [body]
+
+
 def application(environ, start_response):
     _log(environ)
     path = environ.get("PATH_INFO", "")
@@ -99,6 +114,8 @@ def application(environ, start_response):
             ("X-Kept", "1")])
     if path == "/stream":
         return _stream(environ, start_response)
+    if path == "/resp":
+        return _resp(environ, start_response)
     if path == "/upload":
         return _upload(environ, start_response)
     if path == "/sleep":
