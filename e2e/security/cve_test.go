@@ -2,7 +2,6 @@ package security
 
 import (
 	"encoding/json"
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -361,16 +360,16 @@ func TestWriteFuzzSeeds(t *testing.T) {
 }
 
 func seedName(s string) string {
+	s = strings.NewReplacer("+", "plus", "\\x", "x").Replace(s)
 	var b strings.Builder
 	for _, r := range s {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-':
 			b.WriteRune(r)
-		default:
+		case b.Len() > 0 && !strings.HasSuffix(b.String(), "_"):
 			b.WriteByte('_')
 		}
 	}
-	return strings.Trim(strings.ReplaceAll(b.String(), "__", "_"), "_")
+	return strings.TrimRight(b.String(), "_")
 }
 
-var _ = fmt.Sprint

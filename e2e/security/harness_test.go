@@ -269,7 +269,8 @@ func openFDs(pid int) int {
 // response is one parsed response off the wire.
 type response struct {
 	status int
-	header http.Header
+	header http.Header // net/http removes Connection from it: see close
+	close  bool        // "Connection: close"
 	body   []byte
 }
 
@@ -324,7 +325,7 @@ func parseResponses(b []byte) []response {
 		}
 		body, err := io.ReadAll(hr.Body)
 		hr.Body.Close()
-		out = append(out, response{status: hr.StatusCode, header: hr.Header, body: body})
+		out = append(out, response{status: hr.StatusCode, header: hr.Header, close: hr.Close, body: body})
 		if err != nil {
 			return out
 		}
