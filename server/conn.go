@@ -261,7 +261,12 @@ func (c *conn) finishRequest() (keepAlive bool) {
 		s.debug("response write failed", c.rwc, w.err)
 	}
 	if w.closeAfter {
-		c.linger = true
+		// Lingering (half-close, then read until the client closes) keeps
+		// an unread upload or pipelined bytes from turning the close into a
+		// reset that destroys the response. A client that asked to close and
+		// whose request was read completely sends nothing more: close at once,
+		// saving the extra reads of every Connection: close request.
+		c.linger = !(c.req.Close && w.err == nil && !c.body.unread() && c.br.Buffered() == 0)
 	}
 	if s.cfg.AccessLog != nil {
 		c.access = AccessEntry{Request: &c.req, Status: w.code, BodySent: w.written,

@@ -111,7 +111,7 @@ def application(environ, start_response):
         return _reply(start_response, "hop", headers=[
             ("Connection", "keep-alive, X-Secret"), ("Keep-Alive", "timeout=999"),
             ("Transfer-Encoding", "chunked"), ("Upgrade", "h2c"), ("Proxy-Connection", "keep-alive"),
-            ("X-Kept", "1")])
+            ("X-Secret", "s"), ("X-Kept", "1")])
     if path == "/stream":
         return _stream(environ, start_response)
     if path == "/resp":
