@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -130,6 +131,17 @@ func TestProcessMaxRequestsRecycling(t *testing.T) {
 	t.Logf("%d workers exited; recycling lines:\n%s", exited, procGrep(s.Stderr.String(), "stop_reason", 6))
 	assert.GreaterOrEqual(t, exited, len(pids)-2-1, "recycled workers exited")
 	assert.Regexp(t, `worker exited .*stop_reason=.*recycl`, s.Stderr.String(), "the death line says why")
+	// The death line's served= is the worker's count: a worker recycled
+	// after its 50+ requests must not be reported as having served fewer.
+	for _, line := range strings.Split(s.Stderr.String(), "\n") {
+		if !strings.Contains(line, "worker exited") || !strings.Contains(line, "max-requests") {
+			continue
+		}
+		m := regexp.MustCompile(` served=(\d+) `).FindStringSubmatch(line)
+		require.NotNil(t, m, "served= in %q", line)
+		n, _ := strconv.Atoi(m[1])
+		assert.GreaterOrEqual(t, n, 50, "a worker recycled by --max-requests 50 served at least 50 requests: %s", line)
+	}
 	assert.Zero(t, procCount(s, "worker died"), "no unexpected death")
 }
 
@@ -242,9 +254,11 @@ func TestProcessTERMInFlight(t *testing.T) {
 	}{
 		// 6 requests, all running in Python when TERM arrives.
 		{"all in the app", 6, 6, 6},
-		// 8 requests on 2×2 threads: 4 in the app, 4 accepted and waiting for
-		// a thread; those must be served too.
-		{"some waiting for a thread", 2, 8, 4},
+		// 8 requests on 2×2 threads: at most 4 in the app, the others
+		// accepted and waiting for a thread; those must be served too. (How
+		// many are in the app depends on how the workers shared the
+		// connections: a worker accepts more than it has threads for.)
+		{"some waiting for a thread", 2, 8, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := procStart(t, "", 2, "--threads", strconv.Itoa(tc.threads))
@@ -267,6 +281,8 @@ func TestProcessTERMInFlight(t *testing.T) {
 				time.Sleep(10 * time.Millisecond)
 			}
 			time.Sleep(200 * time.Millisecond) // the others are accepted
+			m, _ := filepath.Glob(filepath.Join(s.Dir, "sleeping-*"))
+			t.Logf("%d of %d requests in the app at TERM", len(m), tc.n)
 			termAt := time.Now()
 			procSignal(t, s, syscall.SIGTERM)
 			code := procWaitExit(t, s, 15*time.Second)
@@ -361,7 +377,8 @@ func TestProcessStuckRequestTimeout(t *testing.T) {
 		assert.GreaterOrEqual(t, resp.Code, 500, "a response to a timed out request is a 5xx")
 	} else {
 		t.Logf("stuck client: connection closed after %s: %v (raw %q)", took.Round(time.Millisecond), err, resp.Raw)
-		assert.ErrorIs(t, err, ErrNoResponse, "closed before any byte (no partial response)")
+		assert.True(t, errors.Is(err, ErrNoResponse) || errors.Is(err, syscall.ECONNRESET),
+			"closed before any byte (no partial response): %v", err)
 	}
 	assert.Less(t, took, 8*time.Second)
 

@@ -372,4 +372,3 @@ func seedName(s string) string {
 	}
 	return strings.TrimRight(b.String(), "_")
 }
-
