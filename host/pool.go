@@ -29,7 +29,7 @@ type pool struct {
 	busy     atomic.Int32  // threads inside a request
 	inflight atomic.Int32  // requests handed to the pool and not finished
 	freed    chan struct{} // a request finished (acceptGate waits on it)
-	rec    *metrics.Recorder
+	rec      *metrics.Recorder
 
 	// afterRequest is called by the thread that finished the request, with
 	// the number of requests served so far (for --max-requests).

@@ -18,6 +18,7 @@ import (
 	"github.com/gohost/gohost/host/logs"
 	"github.com/gohost/gohost/host/master"
 	"github.com/gohost/gohost/host/metrics"
+	"github.com/gohost/gohost/host/proxyproto"
 	"github.com/gohost/gohost/host/static"
 	"github.com/gohost/gohost/host/tlsconf"
 	"github.com/gohost/gohost/server"
@@ -102,6 +103,19 @@ func runWorker(cfg *config.Config, elog *logs.ErrorLog) int {
 		scfg.TLS = certs.Config()
 	}
 	srv := server.New(scfg, static.New(mounts, p, log))
+	if cfg.ProxyProtocol {
+		// A load balancer in front speaks PROXY protocol; only the peers in
+		// --forwarded-allow-ips are believed (the header is read in each
+		// connection's goroutine, never in Accept).
+		trusted, err := proxyproto.AllowList(cfg.ForwardedAllowIPs)
+		if err != nil {
+			elog.Error("worker boot failed", "err", err)
+			return master.ExitWorkerBootError
+		}
+		for i, ln := range lns {
+			lns[i] = proxyproto.Wrap(ln, trusted, cfg.ReadHeaderTimeout)
+		}
+	}
 	for _, ln := range lns {
 		go func(ln net.Listener) {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, server.ErrServerClosed) {
@@ -193,7 +207,7 @@ func serverConfig(cfg *config.Config, elog *logs.ErrorLog, access *logs.AccessLo
 		ReadHeaderTimeout:     cfg.ReadHeaderTimeout,
 		BodyReadTimeout:       cfg.BodyReadTimeout,
 		WriteTimeout:          cfg.WriteTimeout,
-		KeepAliveTimeout:      cfg.KeepAlive,
+		KeepAliveTimeout:      keepAlive(cfg.KeepAlive),
 		MaxConnections:        cfg.MaxConnections,
 		ServerHeader:          cfg.ServerHeader,
 		H2:                    cfg.HTTP2,
@@ -224,6 +238,15 @@ func serverConfig(cfg *config.Config, elog *logs.ErrorLog, access *logs.AccessLo
 		})
 	}
 	return sc
+}
+
+// keepAlive maps --keep-alive to the server's setting: 0 turns keep-alive
+// off (every response closes its connection), as with gunicorn.
+func keepAlive(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
 
 func openAccessLog(cfg *config.Config) (*logs.AccessLogger, error) {

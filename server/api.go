@@ -90,7 +90,7 @@ type Config struct {
 	ReadHeaderTimeout time.Duration // whole request head; default 10s (slowloris)
 	BodyReadTimeout   time.Duration // each body read waits at most this; default 60s
 	WriteTimeout      time.Duration // each response write waits at most this; default 60s
-	KeepAliveTimeout  time.Duration // idle time between requests; default 5s
+	KeepAliveTimeout  time.Duration // idle time between requests; default 5s; negative: no keep-alive
 	MaxConnections    int           // concurrent connections; default 10000; extra ones wait in the backlog
 
 	ServerHeader string // value of the Server header; default "gohost"

@@ -95,7 +95,7 @@ func (c Config) withDefaults() Config {
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout
 	}
-	if c.KeepAliveTimeout <= 0 {
+	if c.KeepAliveTimeout == 0 {
 		c.KeepAliveTimeout = DefaultKeepAliveTimeout
 	}
 	if c.MaxConnections <= 0 {

@@ -104,7 +104,7 @@ func newH2Server(s *Server) *h2server {
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	h2 := &http2.Server{
-		IdleTimeout:      cfg.KeepAliveTimeout,
+		IdleTimeout:      max(cfg.KeepAliveTimeout, DefaultKeepAliveTimeout/5), // no keep-alive (<0) still lets an h2 connection carry its streams
 		WriteByteTimeout: cfg.WriteTimeout,
 	}
 	if err := http2.ConfigureServer(base, h2); err != nil {

@@ -241,7 +241,7 @@ func (s *Server) Close() error {
 func (s *Server) closeIdleConns() (none bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	grace := min(shutdownGrace, s.cfg.KeepAliveTimeout)
+	grace := max(min(shutdownGrace, s.cfg.KeepAliveTimeout), 0)
 	now := time.Now().UnixNano()
 	for c := range s.conns {
 		if time.Duration(now-c.since.Load()) < grace {

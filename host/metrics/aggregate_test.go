@@ -172,7 +172,7 @@ func TestAggregatorRestartsByCause(t *testing.T) {
 	a.Update(2, workerB(t))
 	a.Retire(1, "killed")
 	a.Retire(2, "recycled")
-	a.Retire(3, "recycled")      // never reported a snapshot (exited early)
+	a.Retire(3, "recycled")       // never reported a snapshot (exited early)
 	a.Retire(4, "app_load_error") // likewise
 	a.Retire(5, "")               // no cause: not a restart
 	a.Retire(1, "killed")         // a second exit of the same pid counts, adds nothing
