@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -40,13 +41,17 @@ type procSample struct {
 }
 
 // procLoad is a bounded load: keepAlive goroutines share one keep-alive
-// http.Client, fresh goroutines open a new TCP connection for every request
-// (written and read by hand). Each goroutine does at most perG requests,
-// pausing pace between them, and stops after d. Every error, non-200 or
-// malformed body counts as a failure.
+// http.Client; rawKeep goroutines each keep one hand-driven keep-alive
+// connection that never retries (it redials only after a response with
+// "Connection: close"); fresh goroutines open a new TCP connection for every
+// request. Each goroutine does at most perG requests, pausing pace between
+// them, and stops after d. Every error, non-200 or malformed body counts as a
+// failure. Requests net/http retried by itself (a reused connection closed
+// under it) are counted in retries: not failures, but reported.
 type procLoad struct {
 	path      string
 	keepAlive int
+	rawKeep   int
 	fresh     int
 	perG      int
 	pace      time.Duration
@@ -58,11 +63,13 @@ type procLoad struct {
 	samples  []procSample
 	failures []string
 	nFail    int
+	retries  int
+	redials  int // raw keep-alive connections closed by the server ("Connection: close")
 	client   *http.Client
 }
 
 func newProcLoad(path string) *procLoad {
-	return &procLoad{path: path, keepAlive: 3, fresh: 3, perG: 400, pace: 10 * time.Millisecond, d: 4 * time.Second}
+	return &procLoad{path: path, keepAlive: 2, rawKeep: 1, fresh: 3, perG: 400, pace: 10 * time.Millisecond, d: 4 * time.Second}
 }
 
 func (l *procLoad) fail(format string, args ...any) {
@@ -92,15 +99,28 @@ func (l *procLoad) Start(s *Server) *procLoad {
 	}
 	url := s.URL(l.path)
 	deadline := l.start.Add(l.d)
-	for g := 0; g < l.keepAlive+l.fresh; g++ {
+	for g := 0; g < l.keepAlive+l.rawKeep+l.fresh; g++ {
 		l.wg.Add(1)
-		keep := g < l.keepAlive
+		kind := 0
+		switch {
+		case g < l.keepAlive:
+			kind = 0
+		case g < l.keepAlive+l.rawKeep:
+			kind = 1
+		default:
+			kind = 2
+		}
 		go func() {
 			defer l.wg.Done()
+			var rk procRawKeep
+			defer rk.close()
 			for i := 0; i < l.perG && time.Now().Before(deadline); i++ {
-				if keep {
+				switch kind {
+				case 0:
 					l.viaClient(url)
-				} else {
+				case 1:
+					l.viaRawKeepAlive(&rk, s.Addr)
+				default:
 					l.viaFreshConn(s.Addr)
 				}
 				time.Sleep(l.pace)
@@ -111,7 +131,20 @@ func (l *procLoad) Start(s *Server) *procLoad {
 }
 
 func (l *procLoad) viaClient(url string) {
-	resp, err := l.client.Get(url)
+	conns := 0
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		panic(err)
+	}
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) { conns++ },
+	}))
+	resp, err := l.client.Do(req)
+	if conns > 1 {
+		l.mu.Lock()
+		l.retries++
+		l.mu.Unlock()
+	}
 	if err != nil {
 		l.fail("keep-alive GET: %v", err)
 		return
@@ -119,6 +152,56 @@ func (l *procLoad) viaClient(url string) {
 	b, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	l.check("keep-alive", resp.StatusCode, b, err)
+}
+
+// procRawKeep is one keep-alive connection driven by hand.
+type procRawKeep struct {
+	c    net.Conn
+	br   *bufio.Reader
+	used int // requests sent on c
+}
+
+func (k *procRawKeep) close() {
+	if k.c != nil {
+		k.c.Close()
+		k.c, k.br, k.used = nil, nil, 0
+	}
+}
+
+func (l *procLoad) viaRawKeepAlive(k *procRawKeep, addr string) {
+	if k.c == nil {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			l.fail("raw keep-alive: dial: %v", err)
+			return
+		}
+		k.c, k.br = c, bufio.NewReader(c)
+	}
+	k.used++
+	n := k.used
+	_ = k.c.SetDeadline(time.Now().Add(15 * time.Second))
+	if _, err := io.WriteString(k.c, "GET "+l.path+" HTTP/1.1\r\nHost: t\r\n\r\n"); err != nil {
+		l.fail("raw keep-alive: write (request %d on the conn): %v", n, err)
+		k.close()
+		return
+	}
+	resp, err := http.ReadResponse(k.br, nil)
+	if err != nil {
+		l.fail("raw keep-alive: read (request %d on the conn): %v", n, err)
+		k.close()
+		return
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.Close {
+		k.close()
+		if err == nil {
+			l.mu.Lock()
+			l.redials++
+			l.mu.Unlock()
+		}
+	}
+	l.check("raw keep-alive", resp.StatusCode, b, err)
 }
 
 func (l *procLoad) viaFreshConn(addr string) {
@@ -180,8 +263,8 @@ func (l *procLoad) Elapsed() time.Duration { return time.Since(l.start) }
 func (l *procLoad) Report() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return fmt.Sprintf("%d ok, %d failed; pids %v; versions %v; first failures:\n  %s",
-		len(l.samples), l.nFail, l.pidsLocked(), l.versionsLocked(), strings.Join(l.failures, "\n  "))
+	return fmt.Sprintf("%d ok, %d failed, %d retried by net/http, %d raw keep-alive closes by the server; pids %v; versions %v; first failures:\n  %s",
+		len(l.samples), l.nFail, l.retries, l.redials, l.pidsLocked(), l.versionsLocked(), strings.Join(l.failures, "\n  "))
 }
 
 // Failed is the number of failed requests.

@@ -118,7 +118,8 @@ func TestProcessHUPReloadZeroDrop(t *testing.T) {
 func TestProcessMaxRequestsRecycling(t *testing.T) {
 	s := procStart(t, "", 2, "--max-requests", "50", "--max-requests-jitter", "10")
 	l := newProcLoad("/pid")
-	l.perG = 60 // 360 requests: about 6 recycles of 50–60 requests
+	l.perG = 80 // 480 requests: about 8 recycles of 50–60 requests
+	l.pace = 15 * time.Millisecond
 	l.d = 6 * time.Second
 	l.Start(s).Wait(t)
 	procRequireNoFailures(t, l)
