@@ -197,6 +197,39 @@ func TestOpsMetrics(t *testing.T) {
 	})
 }
 
+// TestOpsMetricsServerAnsweredErrors: requests whose head was valid but that
+// the server refused itself (413 over --limit-request-body, 400 for a
+// malformed chunked body) are counted with their method and status, and
+// the bodies of those answers are response bytes like any other.
+func TestOpsMetricsServerAnsweredErrors(t *testing.T) {
+	s := startOps(t, ServerOpts{App: "ops_app", Workers: 1, Args: []string{"--limit-request-body", "100"}})
+	s.waitWorkers(t, 1)
+	var out int
+	for _, c := range []struct {
+		raw  string
+		code int
+	}{
+		{"POST /items HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n", 413},
+		{"POST /items HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nxx\r\n0\r\n\r\n", 400},
+	} {
+		conn := s.Dial(t)
+		conn.Send(c.raw)
+		r := conn.MustRead("POST")
+		require.Equal(t, c.code, r.Code, "%q: %s", c.raw, r.Body)
+		out += len(r.Body)
+		conn.Close()
+	}
+	m := waitMetrics(t, s.MetricsAddr, 3*time.Second, func(m *metricsSnap) bool {
+		return m.Sum("gohost_requests_total") == 2 && m.Sum("gohost_response_body_bytes_total") == float64(out)
+	})
+	series := m.Series("gohost_requests_total")
+	assert.Equal(t, 1.0, m.Sum("gohost_requests_total", "method", "POST", "status", "413"), series)
+	assert.Equal(t, 1.0, m.Sum("gohost_requests_total", "method", "POST", "status", "400"), series)
+	assert.Equal(t, 2.0, m.Sum("gohost_request_duration_seconds"), "histogram count")
+	assert.Equal(t, float64(out), m.Sum("gohost_response_body_bytes_total"),
+		"the bodies of the server's own 413 and 400 answers (%d bytes) are response body bytes", out)
+}
+
 // monotonicWatch scrapes continuously and records any counter that went down.
 type monotonicWatch struct {
 	stop  chan struct{}
@@ -308,9 +341,10 @@ func TestOpsMetricsMonotonicAcrossWorkerKill(t *testing.T) {
 func TestOpsMetricsCountRequestsOfRecycledWorker(t *testing.T) {
 	s := startOps(t, ServerOpts{App: "ops_app", Workers: 1, Args: []string{"--max-requests", "5"}})
 	s.waitWorkers(t, 1)
+	// One connection per request, like many clients (a kept-alive idle
+	// connection would hold the worker's shutdown open for a while).
 	for i := 0; i < 5; i++ {
-		code, _ := doReq(t, "GET", s.URL("/hello"), nil)
-		require.Equal(t, 200, code)
+		require.Equal(t, 200, probe(s.Addr, "/hello"))
 	}
 	m := waitMetrics(t, s.MetricsAddr, 4*time.Second, func(m *metricsSnap) bool {
 		return m.Sum("gohost_worker_restarts_total", "cause", "recycled") == 1 &&

@@ -1,5 +1,7 @@
 package environ
 
+import "strings"
+
 // unhex returns the value of hex digit c, or -1.
 func unhex(c byte) int {
 	switch {
@@ -19,6 +21,16 @@ func unhex(c byte) int {
 // "%2F" included, and bytes that are not UTF-8 are kept as they are — and a
 // "%" not followed by two hex digits is kept literally. "+" is not a space
 // in a path.
+// UnquotePath percent-decodes a request path exactly as PATH_INFO is
+// decoded, for code that must route on the path the app will see (the
+// static-file handler).
+func UnquotePath(s string) string {
+	if strings.IndexByte(s, '%') < 0 {
+		return s
+	}
+	return string(appendUnquote(make([]byte, 0, len(s)), s))
+}
+
 func appendUnquote(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -1,6 +1,7 @@
 package static
 
 import (
+	"github.com/gohost/gohost/environ"
 	"math"
 	"testing"
 	"time"
@@ -161,6 +162,6 @@ func TestUnquote(t *testing.T) {
 		"/%zz/%4/%":  "/%zz/%4/%",
 		"/%00":       "/\x00",
 	} {
-		assert.Equal(t, want, unquote(in), in)
+		assert.Equal(t, want, environ.UnquotePath(in), in)
 	}
 }

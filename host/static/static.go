@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gohost/gohost/environ"
 	"github.com/gohost/gohost/server"
 )
 
@@ -102,7 +103,7 @@ func (h *handler) match(raw string) (*mount, string, bool) {
 	}
 	p := raw
 	if strings.IndexByte(raw, '%') >= 0 {
-		p = unquote(raw)
+		p = environ.UnquotePath(raw) // route on the path the app would see
 	}
 	for i := range h.mounts {
 		m := &h.mounts[i]
@@ -113,39 +114,6 @@ func (h *handler) match(raw string) (*mount, string, bool) {
 		}
 	}
 	return nil, "", false
-}
-
-// unhex returns the value of hex digit c, or -1.
-func unhex(c byte) int {
-	switch {
-	case '0' <= c && c <= '9':
-		return int(c - '0')
-	case 'a' <= c && c <= 'f':
-		return int(c-'a') + 10
-	case 'A' <= c && c <= 'F':
-		return int(c-'A') + 10
-	}
-	return -1
-}
-
-// unquote percent-decodes a path exactly as PATH_INFO is decoded (Python's
-// urllib.parse.unquote_to_bytes, see environ): every "%XX" becomes its
-// byte, "%2F" included; a "%" without two hex digits stays as it is. The
-// routing decision is therefore the one the application would see.
-func unquote(s string) string {
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '%' && i+2 < len(s) {
-			if hi, lo := unhex(s[i+1]), unhex(s[i+2]); hi >= 0 && lo >= 0 {
-				b = append(b, byte(hi<<4|lo))
-				i += 2
-				continue
-			}
-		}
-		b = append(b, c)
-	}
-	return string(b)
 }
 
 // fileName turns the decoded remainder of a path after a mount prefix into
