@@ -79,7 +79,11 @@ func TestOpsMetrics(t *testing.T) {
 			wantOut += len(b)
 		}
 		for i := 0; i < 7; i++ {
-			body := bytes.Repeat([]byte{'x'}, 1000*(i+1))
+			size := 1000 * (i + 1)
+			if i == 6 {
+				size = 200_000 // more than --body-prefetch (64 KiB): read through wsgi.input
+			}
+			body := bytes.Repeat([]byte{'x'}, size)
 			code, b := doReq(t, "POST", s.URL("/items"), body)
 			require.Equal(t, 201, code)
 			require.Equal(t, createdBody, string(b))
@@ -149,7 +153,7 @@ func TestOpsMetrics(t *testing.T) {
 		assert.True(t, m.Has("gohost_gil_wait_seconds_total"), "gil wait series exists")
 		assert.GreaterOrEqual(t, m.Sum("gohost_gil_wait_seconds_total"), 0.0)
 		assert.Greater(t, m.Sum("gohost_python_busy_seconds_total"), 0.0)
-		assert.False(t, m.Has("gohost_worker_restarts_total", "cause", "killed"), "no restart yet")
+		assert.Equal(t, 0.0, m.Sum("gohost_worker_restarts_total"), "no restart yet (every cause's series starts at 0)")
 		if t.Failed() {
 			t.Logf("scrape:\n%s", m.gohostLines())
 		}
@@ -464,7 +468,11 @@ func TestOpsProbesDuringGracefulStop(t *testing.T) {
 				firstNotReady = time.Since(termAt)
 			}
 		case 200:
-			readyAfterTerm++
+			// The signal is handled asynchronously: a probe racing with
+			// its delivery may still see 200, but none after a 503.
+			if firstNotReady >= 0 {
+				readyAfterTerm++
+			}
 		}
 		if hz == 200 {
 			healthOK++
@@ -487,7 +495,7 @@ func TestOpsProbesDuringGracefulStop(t *testing.T) {
 	assert.GreaterOrEqual(t, firstNotReady, time.Duration(0), "/readyz never answered 503 after SIGTERM")
 	assert.Less(t, firstNotReady, 500*time.Millisecond, "/readyz fails at once on SIGTERM")
 	assert.Less(t, termAt.Add(firstNotReady), res.at, "/readyz failed while the request was still running")
-	assert.Zero(t, readyAfterTerm, "/readyz answered 200 after SIGTERM")
+	assert.Zero(t, readyAfterTerm, "/readyz answered 200 again after it had answered 503 on SIGTERM")
 	assert.Greater(t, healthOK, 10, "/healthz kept answering during the drain")
 	assert.Empty(t, healthFailBeforeResponse, "/healthz failed while the master was still draining")
 	assert.NoError(t, s.exitErr, "clean exit")

@@ -158,7 +158,8 @@ func (l *procLoad) viaClient(url string) {
 type procRawKeep struct {
 	c    net.Conn
 	br   *bufio.Reader
-	used int // requests sent on c
+	used int       // requests sent on c
+	last time.Time // when the previous response on c ended
 }
 
 func (k *procRawKeep) close() {
@@ -179,9 +180,19 @@ func (l *procLoad) viaRawKeepAlive(k *procRawKeep, addr string) {
 	}
 	k.used++
 	n := k.used
+	idle := time.Duration(0)
+	if n > 1 {
+		idle = time.Since(k.last)
+	}
 	_ = k.c.SetDeadline(time.Now().Add(15 * time.Second))
 	if _, err := io.WriteString(k.c, "GET "+l.path+" HTTP/1.1\r\nHost: t\r\n\r\n"); err != nil {
 		l.fail("raw keep-alive: write (request %d on the conn): %v", n, err)
+		k.close()
+		return
+	}
+	if _, err := k.br.Peek(1); err != nil {
+		l.fail("raw keep-alive: no response byte (request %d on the conn, sent %s after the previous response, which kept the connection open): %v",
+			n, idle.Round(time.Millisecond), err)
 		k.close()
 		return
 	}
@@ -193,6 +204,7 @@ func (l *procLoad) viaRawKeepAlive(k *procRawKeep, addr string) {
 	}
 	b, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	k.last = time.Now()
 	if err != nil || resp.Close {
 		k.close()
 		if err == nil {

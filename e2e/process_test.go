@@ -191,6 +191,7 @@ func TestProcessMaxWorkerMemoryRecycling(t *testing.T) {
 // 4. TTIN/TTOU: 2 → 3 → 2 workers, no failed request.
 func TestProcessTTINTTOU(t *testing.T) {
 	s := procStart(t, "", 2)
+	initial := procChildren(s.Cmd.Process.Pid)
 	l := newProcLoad("/pid")
 	l.d = 5 * time.Second
 	l.Start(s)
@@ -200,7 +201,18 @@ func TestProcessTTINTTOU(t *testing.T) {
 	require.True(t, ok, "3 workers after TTIN: %v", three)
 	require.True(t, procWaitCount(s, "worker ready", 3, 10*time.Second), "the third worker became ready")
 	t.Logf("3 workers at +%s: %v", l.Elapsed().Round(time.Millisecond), three)
-	time.Sleep(700 * time.Millisecond) // let it serve
+	added := 0
+	for _, p := range three {
+		if !contains(initial, p) {
+			added = p
+		}
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for !contains(l.Pids(), added) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.Contains(t, l.Pids(), added, "the added worker serves")
+	time.Sleep(300 * time.Millisecond)
 	procSignal(t, s, syscall.SIGTTOU)
 	two, ok := procWaitChildren(s, 5*time.Second, func(c []int) bool { return len(c) == 2 })
 	require.True(t, ok, "2 workers after TTOU: %v", two)
@@ -208,9 +220,41 @@ func TestProcessTTINTTOU(t *testing.T) {
 	require.Less(t, l.Elapsed(), l.d, "TTIN and TTOU happened under load")
 	l.Wait(t)
 	procRequireNoFailures(t, l)
-	assert.Len(t, l.Pids(), 3, "three workers answered")
+	assert.Len(t, l.Pids(), 3, "three workers answered: %v", l.Pids())
+	removed := func() (out []int) {
+		for _, p := range three {
+			if !contains(two, p) {
+				out = append(out, p)
+			}
+		}
+		return
+	}()
+	require.Len(t, removed, 1)
+	assert.Regexp(t, fmt.Sprintf(`worker exited .*pid=%d .*cause="exited cleanly \(code 0\)"`, removed[0]), s.Stderr.String(), "the removed worker stopped gracefully")
 	assert.Zero(t, procCount(s, "worker died"), "no unexpected death")
 	assert.Zero(t, strings.Count(s.Stderr.String(), "[ERROR]"))
+}
+
+// 1b. The sharpest form of the zero-drop promise: keep-alive clients that
+// never retry (like many proxies), requests back to back, several HUP
+// reloads in a row. A connection the server kept alive must not be closed
+// under a request the client sends right after the previous response.
+func TestProcessReloadsKeepAliveNoRetry(t *testing.T) {
+	s := procStart(t, "", 2)
+	l := newProcLoad("/pid")
+	l.keepAlive, l.rawKeep, l.fresh = 0, 8, 0
+	l.pace = time.Millisecond
+	l.perG = 5000
+	l.d = 6 * time.Second
+	l.Start(s)
+	for i := 1; i <= 6; i++ {
+		time.Sleep(400 * time.Millisecond)
+		procSignal(t, s, syscall.SIGHUP)
+		require.True(t, procWaitCount(s, "reload complete", i, 10*time.Second), "reload %d complete", i)
+	}
+	t.Logf("6 reloads done at +%s", l.Elapsed().Round(time.Millisecond))
+	l.Wait(t)
+	procRequireNoFailures(t, l)
 }
 
 // procSlow sends GET path on a new connection and returns the status (0 on error).
@@ -425,6 +469,7 @@ func TestProcessImportFailureOnce(t *testing.T) {
 func TestProcessDevReload(t *testing.T) {
 	dir := procAppCopy(t)
 	s := procStart(t, dir, 2, "--reload")
+	gen1 := procChildren(s.Cmd.Process.Pid)
 	r, err := procGet(s, "/version")
 	require.NoError(t, err)
 	require.Equal(t, "v1", r.Version)
@@ -434,8 +479,11 @@ func TestProcessDevReload(t *testing.T) {
 	_, err = procWaitVersion(s, "v2", 3*time.Second)
 	require.NoError(t, err, "the edit is served within 3s")
 	t.Logf("v2 served %s after the edit", time.Since(edit).Round(time.Millisecond))
-	// Both workers run v2 once the reload completed.
+	// Only v2 once the reload completed and the old workers are gone (until
+	// they handle their TERM they may still accept a connection).
 	require.True(t, procWaitCount(s, "reload complete", 1, 5*time.Second))
+	gen2, ok := procWaitChildren(s, 5*time.Second, func(c []int) bool { return len(c) == 2 && len(intersect(c, gen1)) == 0 })
+	require.True(t, ok, "generation 1 %v replaced: %v", gen1, gen2)
 	for i := 0; i < 6; i++ {
 		r, err := procGet(s, "/version")
 		require.NoError(t, err)
@@ -462,13 +510,13 @@ func TestProcessDevReload(t *testing.T) {
 	_, err = procWaitVersion(s, "v3", 3*time.Second)
 	require.NoError(t, err, "the fix is served within 3s")
 	require.True(t, procWaitCount(s, "reload complete", 2, 5*time.Second))
+	gen4, ok := procWaitChildren(s, 5*time.Second, func(c []int) bool { return len(c) == 2 && len(intersect(c, gen2)) == 0 })
+	require.True(t, ok, "generation 2 %v replaced: %v", gen2, gen4)
 	for i := 0; i < 6; i++ {
 		r, err := procGet(s, "/version")
 		require.NoError(t, err)
 		require.Equal(t, "v3", r.Version)
 	}
-	ch, ok := procWaitChildren(s, 5*time.Second, func(c []int) bool { return len(c) == 2 })
-	assert.True(t, ok, "two workers after the reloads: %v", ch)
 }
 
 // 10. USR1 reopens the error and access logs of the master and every worker.

@@ -66,6 +66,23 @@ func runMaster(cfg *config.Config, elog *logs.ErrorLog) int {
 			return master.ExitError
 		}
 	}
+	// Metrics and probes are served by the master, summed over workers,
+	// from the start: /healthz answers (and /readyz says 503) while the
+	// app is first imported.
+	var (
+		agg    *metrics.Aggregator
+		health metrics.Health
+	)
+	if cfg.MetricsBind != "" {
+		agg = metrics.NewAggregator()
+		ms, err := metrics.Listen(cfg.MetricsBind, agg, &health)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "gohost: %v\n", err)
+			return master.ExitError
+		}
+		defer ms.Close()
+		elog.Info("Metrics at: http://" + ms.Addr().String() + "/metrics")
+	}
 	// Import the app once before binding: a syntax error, a missing module
 	// or a non-callable is reported (one line + traceback) and gohost exits
 	// before anything listens.
@@ -110,21 +127,6 @@ func runMaster(cfg *config.Config, elog *logs.ErrorLog) int {
 	elog.Info(fmt.Sprintf("Starting gohost %s", Version))
 	elog.Info("Listening at: " + strings.Join(addrs, ", "))
 	elog.Info(fmt.Sprintf("Using %d workers × %d Python threads", cfg.Workers, cfg.Threads))
-	// Metrics and probes are served by the master, summed over workers.
-	var (
-		agg    *metrics.Aggregator
-		health metrics.Health
-	)
-	if cfg.MetricsBind != "" {
-		agg = metrics.NewAggregator()
-		ms, err := metrics.Listen(cfg.MetricsBind, agg, &health)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "gohost: %v\n", err)
-			return master.ExitError
-		}
-		defer ms.Close()
-		elog.Info("Metrics at: http://" + ms.Addr().String() + "/metrics")
-	}
 	opts := master.Options{
 		Workers:           cfg.Workers,
 		GracefulTimeout:   cfg.GracefulTimeout,

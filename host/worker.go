@@ -75,7 +75,10 @@ func runWorker(cfg *config.Config, elog *logs.ErrorLog) int {
 	if max := ctl.MaxRequests(); max > 0 {
 		p.afterRequest = func(n uint64) {
 			if n >= uint64(max) {
-				recycleOnce.Do(func() { ctl.Recycle(fmt.Sprintf("max-requests %d reached", max)) })
+				recycleOnce.Do(func() {
+					ctl.Heartbeat(p.served.Load(), int(p.busy.Load())) // the master logs the count
+					ctl.Recycle(fmt.Sprintf("max-requests %d reached", max))
+				})
 			}
 		}
 	}
@@ -184,6 +187,13 @@ loop:
 	}
 	stopHeartbeat()
 	p.close()
+	// A last heartbeat and metrics snapshot: the master logs how many
+	// requests this worker served, and its counters keep the last second.
+	ctl.Heartbeat(p.served.Load(), 0)
+	if cfg.MetricsBind != "" {
+		sendSnapshot(ctl, p.rec, srv)
+	}
+	ctl.Exiting(reason)
 	finalized := make(chan struct{})
 	go func() { interp.Close(); close(finalized) }()
 	select {
@@ -279,11 +289,8 @@ func sendMetrics(ctx context.Context, ctl *master.Control, rec *metrics.Recorder
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
-		rec.SetInFlight(srv.ActiveRequests())
-		if b, err := json.Marshal(rec.Snapshot()); err == nil {
-			if ctl.Metrics(b) != nil {
-				return
-			}
+		if sendSnapshot(ctl, rec, srv) != nil {
+			return
 		}
 		select {
 		case <-ctx.Done():
@@ -291,6 +298,15 @@ func sendMetrics(ctx context.Context, ctl *master.Control, rec *metrics.Recorder
 		case <-t.C:
 		}
 	}
+}
+
+func sendSnapshot(ctl *master.Control, rec *metrics.Recorder, srv *server.Server) error {
+	rec.SetInFlight(srv.ActiveRequests())
+	b, err := json.Marshal(rec.Snapshot())
+	if err != nil {
+		return err
+	}
+	return ctl.Metrics(b)
 }
 
 // failingFiles finds the source files named in a load error's traceback.

@@ -29,6 +29,7 @@ type conn struct {
 	p      parser
 	info   headInfo
 	req    Request
+	badReq Request // what the access log gets for an invalid head
 	body   Body
 	w      ResponseWriter
 	access AccessEntry
@@ -294,7 +295,7 @@ func (c *conn) finishRequest() (keepAlive bool) {
 
 // replyError answers a request the handler never saw: status, "Connection:
 // close" and a short text body. headOK says the head was valid (so the
-// request goes to the access log).
+// access log gets the request; otherwise only its peer).
 func (c *conn) replyError(err error, headOK bool) {
 	s := c.srv
 	code := replyStatus(err)
@@ -322,8 +323,15 @@ func (c *conn) replyError(err error, headOK bool) {
 	c.w.buf = b[:0]
 	c.write(b)
 	c.linger = true
-	if headOK && s.cfg.AccessLog != nil {
-		c.access = AccessEntry{Request: &c.req, Status: code, Duration: time.Since(c.req.Received)}
+	if s.cfg.AccessLog != nil {
+		// Every answered request is reported (metrics count the 400s too);
+		// when the head was invalid nothing of it is, only who sent it.
+		req := &c.req
+		if !headOK {
+			c.badReq = Request{RemoteAddr: c.rwc.RemoteAddr(), LocalAddr: c.rwc.LocalAddr(), Received: time.Now()}
+			req = &c.badReq
+		}
+		c.access = AccessEntry{Request: req, Status: code, BodySent: int64(bodyLen), Duration: time.Since(req.Received)}
 		s.cfg.AccessLog(&c.access)
 	}
 }

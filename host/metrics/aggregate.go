@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,8 +51,13 @@ func (a *Aggregator) Update(pid int, s Snapshot) {
 	a.mu.Unlock()
 }
 
+// RestartCauses are the causes a worker can be replaced for; their series
+// start at 0 so that rate() and increase() see the first restart.
+var RestartCauses = []string{"recycled", "memory", "reload", "timeout", "unresponsive", "crashed", "killed", "oom", "app_load_error", "boot_error"}
+
 // Retire folds an exited worker's last counts into the totals, and counts
-// a restart by cause when cause is not "".
+// a restart by cause. "stopped" (the master stopping it for good, or
+// TTOU) and "" are not restarts.
 func (a *Aggregator) Retire(pid int, cause string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -59,7 +65,7 @@ func (a *Aggregator) Retire(pid int, cause string) {
 		add(&a.retired, s)
 		delete(a.live, pid)
 	}
-	if cause != "" {
+	if cause != "" && cause != "stopped" {
 		a.restarts[cause]++
 	}
 }
@@ -126,8 +132,13 @@ func (a *Aggregator) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(a.descInFlight, prometheus.GaugeValue, float64(t.InFlight))
 	ch <- prometheus.MustNewConstMetric(a.descBytesIn, prometheus.CounterValue, float64(t.BytesIn))
 	ch <- prometheus.MustNewConstMetric(a.descBytesOut, prometheus.CounterValue, float64(t.BytesOut))
+	for _, cause := range RestartCauses { // every known cause, from 0
+		ch <- prometheus.MustNewConstMetric(a.descRestarts, prometheus.CounterValue, float64(restarts[cause]), cause)
+	}
 	for cause, n := range restarts {
-		ch <- prometheus.MustNewConstMetric(a.descRestarts, prometheus.CounterValue, float64(n), cause)
+		if !slices.Contains(RestartCauses, cause) {
+			ch <- prometheus.MustNewConstMetric(a.descRestarts, prometheus.CounterValue, float64(n), cause)
+		}
 	}
 	ch <- prometheus.MustNewConstMetric(a.descGILWait, prometheus.CounterValue, t.GILWaitSeconds)
 	ch <- prometheus.MustNewConstMetric(a.descBusy, prometheus.CounterValue, t.BusySeconds)

@@ -301,6 +301,16 @@ gohost_request_duration_seconds_sum 0
 gohost_request_duration_seconds_count 0
 gohost_requests_in_flight 0
 gohost_response_body_bytes_total 0
+gohost_worker_restarts_total{cause="app_load_error"} 0
+gohost_worker_restarts_total{cause="boot_error"} 0
+gohost_worker_restarts_total{cause="crashed"} 0
+gohost_worker_restarts_total{cause="killed"} 0
+gohost_worker_restarts_total{cause="memory"} 0
+gohost_worker_restarts_total{cause="oom"} 0
+gohost_worker_restarts_total{cause="recycled"} 0
+gohost_worker_restarts_total{cause="reload"} 0
+gohost_worker_restarts_total{cause="timeout"} 0
+gohost_worker_restarts_total{cause="unresponsive"} 0
 gohost_workers 0
 `)
 	require.NoError(t, testutil.CollectAndCompare(a, strings.NewReader(want), allNames...))
@@ -342,8 +352,16 @@ gohost_requests_total{method="GET",status="200"} 6
 gohost_requests_total{method="GET",status="404"} 1
 gohost_requests_total{method="POST",status="201"} 1
 gohost_response_body_bytes_total 90
+gohost_worker_restarts_total{cause="app_load_error"} 0
+gohost_worker_restarts_total{cause="boot_error"} 0
+gohost_worker_restarts_total{cause="crashed"} 0
 gohost_worker_restarts_total{cause="killed"} 1
+gohost_worker_restarts_total{cause="memory"} 0
+gohost_worker_restarts_total{cause="oom"} 0
 gohost_worker_restarts_total{cause="recycled"} 1
+gohost_worker_restarts_total{cause="reload"} 0
+gohost_worker_restarts_total{cause="timeout"} 0
+gohost_worker_restarts_total{cause="unresponsive"} 0
 gohost_workers 2
 `)
 	require.NoError(t, testutil.CollectAndCompare(a, strings.NewReader(want), allNames...))
@@ -355,8 +373,9 @@ gohost_workers 2
 		reqs += n
 	}
 	assert.Equal(t, reqs, sum(total.Durations))
-	// One series per family, except requests_total (3) and restarts (2).
-	assert.Equal(t, len(allNames)-2+3+2, testutil.CollectAndCount(a))
+	// One series per family, except requests_total (3) and restarts (one
+	// per known cause, from 0).
+	assert.Equal(t, len(allNames)-2+3+len(RestartCauses), testutil.CollectAndCount(a))
 }
 
 func TestAggregatorCollectInFlight(t *testing.T) {
