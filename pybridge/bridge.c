@@ -1101,6 +1101,7 @@ static int try_file(gh_thread *t) {
 	t->res.kind = GH_FILE;
 	t->res.fd = fd;
 	t->res.offset = off;
+	t->res.size = (long long)stt.st_size;
 	ok = 1;
 out:
 	PyErr_Clear(); // no fileno, a socket, …: fall back to iterating

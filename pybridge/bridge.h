@@ -35,6 +35,7 @@ typedef struct {
 	gh_str *chunks;
 	int fd;           // GH_FILE: the file's descriptor (owned by Python)
 	long long offset; // GH_FILE: where the file object's position is
+	long long size;   // GH_FILE: the file's size (so the body length is known)
 	char *err;        // GH_ERROR: traceback text, UTF-8, owned by the thread
 	Py_ssize_t errlen;
 	long long gil_wait_ns; // time spent waiting for the GIL, cumulative

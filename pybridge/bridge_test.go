@@ -284,6 +284,7 @@ func TestFileWrapperUsesFileDescriptor(t *testing.T) {
 		ex := serve(th, "/file", path, nil, true, nil)
 		assert.Nil(t, ex.failed)
 		assert.Equal(t, content, ex.file, "sent from the descriptor, not iterated")
+		assert.Equal(t, fmt.Sprint(len(content)), ex.header("Content-Length"), "the length is known")
 		assert.Equal(t, 0, ex.out.Len())
 	})
 }

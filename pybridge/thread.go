@@ -146,7 +146,9 @@ func (t *Thread) respond() {
 			t.ex.Fail(t.takeError())
 			return
 		case kindFile:
-			if !t.start(-1) {
+			// The length is known (what is left of the file), so the body
+			// goes out with Content-Length and sendfile, not chunked.
+			if !t.start(max(int64(r.size)-int64(r.offset), 0)) {
 				return
 			}
 			t.sendFile(int(r.fd), int64(r.offset))
