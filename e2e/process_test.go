@@ -9,6 +9,7 @@ package e2e
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -247,12 +248,12 @@ func TestProcessReloadsKeepAliveNoRetry(t *testing.T) {
 	l.perG = 5000
 	l.d = 6 * time.Second
 	l.Start(s)
-	for i := 1; i <= 6; i++ {
-		time.Sleep(400 * time.Millisecond)
+	for i := 1; i <= 8; i++ {
+		time.Sleep(250 * time.Millisecond)
 		procSignal(t, s, syscall.SIGHUP)
 		require.True(t, procWaitCount(s, "reload complete", i, 10*time.Second), "reload %d complete", i)
 	}
-	t.Logf("6 reloads done at +%s", l.Elapsed().Round(time.Millisecond))
+	t.Logf("8 reloads done at +%s", l.Elapsed().Round(time.Millisecond))
 	l.Wait(t)
 	procRequireNoFailures(t, l)
 }
@@ -304,6 +305,10 @@ func TestProcessTERMInFlight(t *testing.T) {
 		// many are in the app depends on how the workers shared the
 		// connections: a worker accepts more than it has threads for.)
 		{"some waiting for a thread", 2, 8, 2},
+		// The defaults (1 thread per worker): 2 in the app, the others sent
+		// and waiting, accepted or still in the shared accept queue (the
+		// accept gate leaves connections there while a worker is busy).
+		{"default threads", 1, 4, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := procStart(t, "", 2, "--threads", strconv.Itoa(tc.threads))
@@ -350,6 +355,40 @@ func TestProcessTERMInFlight(t *testing.T) {
 			assert.True(t, errors.Is(err, syscall.ECONNREFUSED), "refused, got %v", err)
 			assert.Empty(t, procChildren(s.Cmd.Process.Pid))
 		})
+	}
+}
+
+// 5b. A burst of slow requests uses every worker. With -w 2 and the default
+// single Python thread, 4 simultaneous 1 s requests fit 2 per worker (one
+// running, one waiting: the accept gate's slack), so none takes 2.5 s or
+// more; a worker that accepts all 4 while its sibling idles makes the last
+// one take 4 s.
+func TestProcessBurstSpreadsAcrossWorkers(t *testing.T) {
+	s := procStart(t, "", 2)
+	for round := 1; round <= 2; round++ {
+		res := make([]procSlowResult, 4)
+		var wg sync.WaitGroup
+		for i := range res {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				procSlow(s.Addr, "/sleep?s=1", &res[i])
+			}(i)
+		}
+		wg.Wait()
+		perPid := map[int][]time.Duration{}
+		var worst time.Duration
+		for i, r := range res {
+			require.NoError(t, r.err, "request %d", i)
+			require.Equal(t, 200, r.code)
+			var rep procReply
+			require.NoError(t, json.Unmarshal([]byte(r.body), &rep))
+			perPid[rep.Pid] = append(perPid[rep.Pid], r.took.Round(10*time.Millisecond))
+			worst = max(worst, r.took)
+		}
+		t.Logf("round %d: latencies per worker %v", round, perPid)
+		assert.Less(t, worst, 2500*time.Millisecond,
+			"round %d: 4 × 1 s on 2 workers must not queue more than 2 per worker; per worker %v", round, perPid)
 	}
 }
 

@@ -174,10 +174,11 @@ func (c *conn) serve() {
 		if !c.finishRequest() {
 			return
 		}
+		// Idle, even when Shutdown has begun meanwhile: this response may
+		// have promised keep-alive, and the client's next request may be on
+		// its way. Shutdown closes the connection after its grace if nothing
+		// comes; a request that does come is answered with Connection: close.
 		c.setState(StateIdle)
-		if s.shuttingDown() {
-			return
-		}
 		idle = s.cfg.KeepAliveTimeout
 	}
 }
