@@ -193,13 +193,18 @@ func (p *pool) Serve(w *server.ResponseWriter, r *server.Request) {
 const gateSlack = 1
 
 // acceptGate is the server's AcceptGate: while every Python thread is busy
-// and requests already wait, new connections are left in the kernel's
-// accept queue, which the worker shares with its siblings, so an idle
-// sibling takes them instead of them queueing behind a slow request here.
-func (p *pool) acceptGate(done <-chan struct{}) bool {
-	limit := int32(len(p.slots) * (1 + gateSlack))
-	for p.inflight.Load() >= limit {
-		t := time.NewTimer(10 * time.Millisecond) // two listeners may share one wake-up
+// and requests already wait (counting connections just accepted whose
+// request has not started: a burst arrives before its requests do), new
+// connections are left in the kernel's accept queue, which the worker
+// shares with its siblings, so an idle sibling takes them instead of them
+// queueing behind a slow request here.
+func (p *pool) acceptGate(pending func() int, done <-chan struct{}) bool {
+	limit := len(p.slots) * (1 + gateSlack)
+	for int(p.inflight.Load())+pending() >= limit {
+		// Woken by a finished request; the timer re-checks the pending
+		// connections (they stop counting within 2 ms) and covers two
+		// listeners sharing one wake-up.
+		t := time.NewTimer(time.Millisecond)
 		select {
 		case <-p.freed:
 		case <-t.C:

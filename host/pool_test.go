@@ -68,7 +68,7 @@ func TestAcceptGateWaitsForAFreeThread(t *testing.T) {
 	p.inflight.Store(2) // one thread busy and one request waiting: full
 	done := make(chan struct{})
 	passed := make(chan bool, 1)
-	go func() { passed <- p.acceptGate(done) }()
+	go func() { passed <- p.acceptGate(func() int { return 0 }, done) }()
 	select {
 	case <-passed:
 		t.Fatal("the gate let a connection in while the worker is full")
@@ -82,13 +82,30 @@ func TestAcceptGateWaitsForAFreeThread(t *testing.T) {
 	case <-time.After(time.Second):
 		t.Fatal("the gate did not open when a request finished")
 	}
+	// Connections accepted but not yet dispatched count too.
+	assert.False(t, gateOpensWithin(p, func() int { return 1 }, 50*time.Millisecond), "1 in flight + 1 pending fills 1 thread")
+	assert.True(t, gateOpensWithin(p, func() int { return 0 }, 50*time.Millisecond))
+
 	p.inflight.Store(2)
-	go func() { passed <- p.acceptGate(done) }()
+	go func() { passed <- p.acceptGate(func() int { return 0 }, done) }()
 	close(done)
 	select {
 	case ok := <-passed:
 		assert.False(t, ok, "shutdown closes the gate")
 	case <-time.After(time.Second):
 		t.Fatal("the gate ignored shutdown")
+	}
+}
+
+func gateOpensWithin(p *pool, pending func() int, d time.Duration) bool {
+	done := make(chan struct{})
+	defer close(done)
+	passed := make(chan bool, 1)
+	go func() { passed <- p.acceptGate(pending, done) }()
+	select {
+	case ok := <-passed:
+		return ok
+	case <-time.After(d):
+		return false
 	}
 }

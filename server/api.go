@@ -114,8 +114,11 @@ type Config struct {
 	// AcceptGate, when set, is called before each Accept and may block
 	// until the handler has room for another connection (a worker whose
 	// Python threads are all busy leaves new connections in the shared
-	// accept queue for its siblings). It returns false when done is closed.
-	AcceptGate func(done <-chan struct{}) bool
+	// accept queue for its siblings). pending tells how many connections
+	// were accepted in the last 2 ms and have not started a request yet
+	// (a burst accepted at once is not yet visible as requests). It returns
+	// false when done is closed.
+	AcceptGate func(pending func() int, done <-chan struct{}) bool
 
 	ErrorLog  *slog.Logger       // nil = slog.Default()
 	AccessLog func(*AccessEntry) // nil = none; called after each response (entry valid during the call only)

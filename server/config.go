@@ -41,6 +41,11 @@ const (
 	// shutdownGrace is how long Shutdown lets a connection that has just
 	// become idle (or was just accepted) send one more request.
 	shutdownGrace = time.Second
+	// pendingWindow is how long a just-accepted connection counts as
+	// pending for AcceptGate unless its first request starts sooner: a
+	// real client's request follows its connect within microseconds, and a
+	// silent one (idle, slowloris) must hold up accepting only this long.
+	pendingWindow = 2 * time.Millisecond
 	// readBufSize is the size of the per-connection bufio.Reader: a
 	// default-limit request line (4094 + CRLF) fits exactly.
 	readBufSize = 4096

@@ -23,6 +23,12 @@ type conn struct {
 	rwc   net.Conn
 	state atomic.Int32 // ConnState; see setState
 	since atomic.Int64 // unix nanos when it became New or Idle (Shutdown's grace)
+
+	// pendingOn: counted in Server.pending until its first request starts,
+	// it closes, or pendingWindow passes (a silent client must not keep the
+	// worker from accepting).
+	pendingOn    atomic.Bool
+	pendingTimer *time.Timer
 	isTLS bool
 
 	br     *bufio.Reader // reads requests; one per conn, reused
@@ -94,7 +100,26 @@ func (c *conn) setState(s ConnState) {
 
 // claim moves the connection from New or Idle to Reading unless Shutdown
 // closed it first (then it returns false).
+// markPending counts c as just accepted (see pendingOn).
+func (c *conn) markPending() {
+	c.pendingOn.Store(true)
+	c.srv.pending.Add(1)
+	c.pendingTimer = time.AfterFunc(pendingWindow, c.unpend)
+}
+
+// unpend stops counting c as pending; safe to call more than once.
+func (c *conn) unpend() {
+	if c.pendingOn.CompareAndSwap(true, false) {
+		c.srv.pending.Add(-1)
+	}
+}
+
 func (c *conn) claim() bool {
+	if c.pendingTimer != nil {
+		c.pendingTimer.Stop()
+		c.pendingTimer = nil
+		c.unpend()
+	}
 	for {
 		old := ConnState(c.state.Load())
 		if old != StateNew && old != StateIdle {
@@ -378,6 +403,11 @@ type closeWriter interface{ CloseWrite() error }
 // that unread request bytes do not make the kernel reset the connection
 // before the client has read the response.
 func (c *conn) close() {
+	if c.pendingTimer != nil {
+		c.pendingTimer.Stop()
+		c.pendingTimer = nil
+	}
+	c.unpend()
 	if c.linger {
 		if cw, ok := c.rwc.(closeWriter); ok && cw.CloseWrite() == nil {
 			c.rwc.SetReadDeadline(time.Now().Add(lingerTimeout))

@@ -22,8 +22,9 @@ type Server struct {
 	tlsConf    *tls.Config // clone of cfg.TLS with our ALPN list; nil: cleartext
 	h2         *h2server   // nil unless HTTP/2 is enabled (H2 with TLS, or H2C)
 
-	sem    chan struct{} // one token per open connection (MaxConnections)
-	active atomic.Int64  // handlers running
+	sem     chan struct{} // one token per open connection (MaxConnections)
+	active  atomic.Int64  // handlers running
+	pending atomic.Int32  // connections just accepted whose first request has not started (AcceptGate)
 
 	inShutdown atomic.Bool   // set by Shutdown and Close, never cleared
 	done       chan struct{} // closed with inShutdown: wakes Serve
@@ -94,7 +95,7 @@ func (s *Server) Serve(l net.Listener) error {
 		case <-s.done:
 			return ErrServerClosed
 		}
-		if s.cfg.AcceptGate != nil && !s.cfg.AcceptGate(s.done) {
+		if s.cfg.AcceptGate != nil && !s.cfg.AcceptGate(s.pendingConns, s.done) {
 			<-s.sem
 			return ErrServerClosed
 		}
@@ -123,6 +124,9 @@ func (s *Server) Serve(l net.Listener) error {
 			rwc = tls.Server(rwc, s.tlsConf) // handshake in conn.serve
 		}
 		c := newConn(s, rwc)
+		if s.cfg.AcceptGate != nil {
+			c.markPending()
+		}
 		s.stateHook(rwc, StateNew)
 		// Tracked and served even if Shutdown began meanwhile: the client's
 		// request may already be on its way, and Shutdown waits for it.
@@ -130,6 +134,10 @@ func (s *Server) Serve(l net.Listener) error {
 		go c.serve()
 	}
 }
+
+// pendingConns is what AcceptGate is told: connections accepted in the last
+// pendingWindow that have not started a request yet.
+func (s *Server) pendingConns() int { return int(s.pending.Load()) }
 
 // temporaryAcceptError reports whether an Accept error is worth retrying:
 // resource exhaustion or a connection that died in the backlog.
