@@ -27,23 +27,24 @@ import (
 const pythonBin = "/usr/bin/python3"
 
 type config struct {
-	Short       bool
-	Only        string
-	Workloads   string
-	Out         string
-	Chart       string
-	JSON        string
-	Render      string
-	Workers     int
-	Threads     int
-	Connections int
-	StreamConns int
-	WrkThreads  int
-	Duration    time.Duration
-	Warmup      time.Duration
-	Checks      int
-	Gohost      string
-	GohostArgs  string
+	Short         bool
+	Only          string
+	Workloads     string
+	Out           string
+	Chart         string
+	JSON          string
+	Render        string
+	Workers       int
+	Threads       int
+	GohostThreads int // gohost --threads; 0: its default
+	Connections   int
+	StreamConns   int
+	WrkThreads    int
+	Duration      time.Duration
+	Warmup        time.Duration
+	Checks        int
+	Gohost        string
+	GohostArgs    string
 }
 
 type harness struct {
@@ -115,7 +116,8 @@ func main() {
 	flag.StringVar(&cfg.JSON, "json", "bench/results.json", "raw results to write (\"\" = none)")
 	flag.StringVar(&cfg.Render, "render", "", "only redraw -out and -chart from this results JSON")
 	flag.IntVar(&cfg.Workers, "workers", 2, "worker processes per server")
-	flag.IntVar(&cfg.Threads, "threads", 4, "threads per worker (gohost, gunicorn gthread, waitress)")
+	flag.IntVar(&cfg.Threads, "threads", 4, "threads per worker (gunicorn gthread, waitress)")
+	flag.IntVar(&cfg.GohostThreads, "gohost-threads", 0, "gohost --threads (0: gohost's default, 1)")
 	flag.IntVar(&cfg.Connections, "connections", 64, "wrk connections")
 	flag.IntVar(&cfg.StreamConns, "stream-connections", 8, "wrk connections for the 16 MiB stream")
 	flag.IntVar(&cfg.WrkThreads, "wrk-threads", 2, "wrk threads")

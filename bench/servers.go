@@ -28,6 +28,16 @@ const (
 	srvCeiling  = "ceiling"
 )
 
+// gohostNote describes gohost's command line: its default --threads (1,
+// chosen by measurement: docs/PERFORMANCE.md) unless -gohost-threads says.
+func gohostNote(h *harness, workers string) string {
+	threads := "(default: 1 thread)"
+	if h.cfg.GohostThreads > 0 {
+		threads = "--threads " + strconv.Itoa(h.cfg.GohostThreads)
+	}
+	return fmt.Sprintf("`gohost -w %s %s -b ADDR --chdir DIR MODULE:app`%s", workers, threads, extraNote(h.cfg.GohostArgs))
+}
+
 func allServers(h *harness) []*serverDef {
 	workers := strconv.Itoa(h.cfg.Workers)
 	threads := strconv.Itoa(h.cfg.Threads)
@@ -43,12 +53,15 @@ func allServers(h *harness) []*serverDef {
 	}
 	return []*serverDef{
 		{Name: srvGohost, Label: "gohost",
-			Note: fmt.Sprintf("`gohost -w %s --threads %s -b ADDR --chdir DIR MODULE:app`%s", workers, threads, extraNote(h.cfg.GohostArgs)),
+			Note: gohostNote(h, workers),
 			Cmd: func(h *harness, addr string, w *workload) (*exec.Cmd, error) {
 				if h.gohostBin == "" {
 					return nil, fmt.Errorf("no gohost binary: %s", h.gohostWhy)
 				}
-				args := []string{"-w", workers, "--threads", threads, "-b", addr, "--chdir", filepath.Join(h.root, w.Dir)}
+				args := []string{"-w", workers, "-b", addr, "--chdir", filepath.Join(h.root, w.Dir)}
+				if h.cfg.GohostThreads > 0 {
+					args = append(args, "--threads", strconv.Itoa(h.cfg.GohostThreads))
+				}
 				args = append(args, strings.Fields(h.cfg.GohostArgs)...)
 				args = append(args, w.App)
 				return exec.Command(h.gohostBin, args...), nil

@@ -192,6 +192,9 @@ func (p *pool) Serve(w *server.ResponseWriter, r *server.Request) {
 // request's network work overlap the current one's Python work.
 const gateSlack = 1
 
+// gateMaxWait bounds how long the accept gate holds a new connection back.
+const gateMaxWait = 50 * time.Millisecond
+
 // acceptGate is the server's AcceptGate: while every Python thread is busy
 // and requests already wait (counting connections just accepted whose
 // request has not started: a burst arrives before its requests do), new
@@ -200,7 +203,11 @@ const gateSlack = 1
 // queueing behind a slow request here.
 func (p *pool) acceptGate(pending func() int, done <-chan struct{}) bool {
 	limit := len(p.slots) * (1 + gateSlack)
-	for int(p.inflight.Load())+pending() >= limit {
+	// Bounded: under sustained load from kept-alive connections every
+	// worker stays full, and a new client must still get in (and be queued
+	// fairly with the others) instead of starving in the kernel's queue.
+	deadline := time.Now().Add(gateMaxWait)
+	for int(p.inflight.Load())+pending() >= limit && time.Now().Before(deadline) {
 		// Woken by a finished request; the timer re-checks the pending
 		// connections (they stop counting within 2 ms) and covers two
 		// listeners sharing one wake-up.

@@ -72,7 +72,7 @@ func TestAcceptGateWaitsForAFreeThread(t *testing.T) {
 	select {
 	case <-passed:
 		t.Fatal("the gate let a connection in while the worker is full")
-	case <-time.After(50 * time.Millisecond):
+	case <-time.After(gateMaxWait / 2):
 	}
 	p.inflight.Store(1)
 	p.freed <- struct{}{}
@@ -83,11 +83,14 @@ func TestAcceptGateWaitsForAFreeThread(t *testing.T) {
 		t.Fatal("the gate did not open when a request finished")
 	}
 	// Connections accepted but not yet dispatched count too.
-	assert.False(t, gateOpensWithin(p, func() int { return 1 }, 50*time.Millisecond), "1 in flight + 1 pending fills 1 thread")
-	assert.True(t, gateOpensWithin(p, func() int { return 0 }, 50*time.Millisecond))
+	assert.False(t, gateOpensWithin(p, func() int { return 1 }, gateMaxWait/2), "1 in flight + 1 pending fills 1 thread")
+	assert.True(t, gateOpensWithin(p, func() int { return 0 }, gateMaxWait/2))
+	// A full worker still lets a new client in after gateMaxWait: no starvation.
+	assert.True(t, gateOpensWithin(p, func() int { return 5 }, 4*gateMaxWait))
 
 	p.inflight.Store(2)
 	go func() { passed <- p.acceptGate(func() int { return 0 }, done) }()
+	time.Sleep(gateMaxWait / 5)
 	close(done)
 	select {
 	case ok := <-passed:
