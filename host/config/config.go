@@ -80,7 +80,7 @@ func Default() *Config {
 	return &Config{
 		Bind:           []string{"127.0.0.1:8000"},
 		Workers:        runtime.NumCPU(),
-		Threads:        1,
+		Threads:        2,
 		MaxConnections: 1000, // gunicorn's worker_connections
 
 		LogLevel:        "info",

@@ -20,7 +20,7 @@ func TestDefault(t *testing.T) {
 	c := Default()
 	assert.Equal(t, []string{"127.0.0.1:8000"}, c.Bind)
 	assert.Equal(t, runtime.NumCPU(), c.Workers)
-	assert.Equal(t, 1, c.Threads)
+	assert.Equal(t, 2, c.Threads)
 	assert.Equal(t, "info", c.LogLevel)
 	assert.Equal(t, "-", c.ErrorLogFile)
 	assert.Equal(t, "", c.AccessLogFile)
