@@ -29,7 +29,7 @@ type conn struct {
 	// worker from accepting).
 	pendingOn    atomic.Bool
 	pendingTimer *time.Timer
-	isTLS bool
+	isTLS        bool
 
 	br     *bufio.Reader // reads requests; one per conn, reused
 	p      parser
