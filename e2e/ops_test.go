@@ -525,7 +525,7 @@ func TestOpsConfigPrecedence(t *testing.T) {
 app = "ops_app"
 chdir = %q
 workers = 3
-threads = 2
+threads = 3
 bind = [%q]
 metrics-bind = %q
 keep_alive = "1500ms"
@@ -539,14 +539,14 @@ keep_alive = "1500ms"
 		threads int64
 		bind    string
 	}{
-		{"file", nil, []string{"-c", cfgFile}, 3, 2, bind(pFile)},
-		{"env over file", []string{"GOHOST_WORKERS=2"}, []string{"-c", cfgFile}, 2, 2, bind(pFile)},
-		{"flag over env", []string{"GOHOST_WORKERS=2"}, []string{"-c", cfgFile, "-w", "1"}, 1, 2, bind(pFile)},
-		{"long flag over env", []string{"GOHOST_WORKERS=2"}, []string{"--config=" + cfgFile, "--workers=1"}, 1, 2, bind(pFile)},
-		{"GOHOST_CONFIG names the file", []string{"GOHOST_CONFIG=" + cfgFile}, nil, 3, 2, bind(pFile)},
+		{"file", nil, []string{"-c", cfgFile}, 3, 3, bind(pFile)},
+		{"env over file", []string{"GOHOST_WORKERS=2"}, []string{"-c", cfgFile}, 2, 3, bind(pFile)},
+		{"flag over env", []string{"GOHOST_WORKERS=2"}, []string{"-c", cfgFile, "-w", "1"}, 1, 3, bind(pFile)},
+		{"long flag over env", []string{"GOHOST_WORKERS=2"}, []string{"--config=" + cfgFile, "--workers=1"}, 1, 3, bind(pFile)},
+		{"GOHOST_CONFIG names the file", []string{"GOHOST_CONFIG=" + cfgFile}, nil, 3, 3, bind(pFile)},
 		{"env bind over file", []string{"GOHOST_BIND=" + bind(pEnv), "GOHOST_THREADS=4"}, []string{"-c", cfgFile}, 3, 4, bind(pEnv)},
-		{"flag bind over env", []string{"GOHOST_BIND=" + bind(pEnv)}, []string{"-c", cfgFile, "-b", bind(pFlag), "--threads", "3"}, 3, 3, bind(pFlag)},
-		{"defaults without file", nil, []string{"ops_app"}, -1, 1, "127.0.0.1:8000"},
+		{"flag bind over env", []string{"GOHOST_BIND=" + bind(pEnv)}, []string{"-c", cfgFile, "-b", bind(pFlag), "--threads", "5"}, 3, 5, bind(pFlag)},
+		{"defaults without file", nil, []string{"ops_app"}, -1, 2, "127.0.0.1:8000"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -592,7 +592,7 @@ keep_alive = "1500ms"
 			return m.Sum("gohost_workers") == 2
 		})
 		assert.Equal(t, 2.0, m.Sum("gohost_workers"))
-		assert.Equal(t, 4.0, m.Sum("gohost_python_threads"), "threads = 2 from the file")
+		assert.Equal(t, 6.0, m.Sum("gohost_python_threads"), "threads = 3 from the file")
 		resp, err := opsClient.Get("http://" + bind(pFile) + "/hello")
 		require.NoError(t, err)
 		b, _ := io.ReadAll(resp.Body)

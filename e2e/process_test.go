@@ -305,10 +305,10 @@ func TestProcessTERMInFlight(t *testing.T) {
 		// many are in the app depends on how the workers shared the
 		// connections: a worker accepts more than it has threads for.)
 		{"some waiting for a thread", 2, 8, 2},
-		// The defaults (1 thread per worker): 2 in the app, the others sent
-		// and waiting, accepted or still in the shared accept queue (the
-		// accept gate leaves connections there while a worker is busy).
-		{"default threads", 1, 4, 2},
+		// One thread per worker: 2 in the app, the others sent and waiting,
+		// accepted or still in the shared accept queue (the accept gate
+		// leaves connections there while a worker is busy).
+		{"one thread per worker", 1, 4, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := procStart(t, "", 2, "--threads", strconv.Itoa(tc.threads))
