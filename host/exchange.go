@@ -40,7 +40,7 @@ func (e *exchange) ReadBody(p []byte) (int, error) {
 }
 
 func (e *exchange) Start(status string, headers []server.HeaderField) error {
-	if e.requestID != "" && headerValue(headers, requestIDHeader) == "" {
+	if e.requestID != "" && !hasHeader(headers, requestIDHeader) {
 		headers = append(headers, server.HeaderField{Name: requestIDHeader, Value: e.requestID})
 	}
 	return e.w.Start(status, headers)
@@ -48,15 +48,18 @@ func (e *exchange) Start(status string, headers []server.HeaderField) error {
 
 func (e *exchange) Write(p []byte) error {
 	_, err := e.w.Write(p)
-	if err != nil && errors.Is(err, server.ErrContentLength) {
-		return nil // the excess is dropped; the app may go on
-	}
-	return err
+	return allowExcess(err)
 }
 
 func (e *exchange) WriteFinal(p []byte) error {
 	_, err := e.w.WriteFinal(p)
-	if err != nil && errors.Is(err, server.ErrContentLength) {
+	return allowExcess(err)
+}
+
+// allowExcess lets the app go on after writing more than its Content-Length:
+// the server has dropped the excess.
+func allowExcess(err error) error {
+	if errors.Is(err, server.ErrContentLength) {
 		return nil
 	}
 	return err

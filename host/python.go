@@ -108,11 +108,10 @@ func tracebackOf(err error) string {
 // reportLoadError writes the one clear line and, when Python raised inside
 // the app's code, its traceback.
 func reportLoadError(elog *logs.ErrorLog, err error) {
-	if py, ok := err.(interface{ Unwrap() error }); ok {
-		if pe, ok := py.Unwrap().(*pybridge.PyError); ok && pe.HasTraceback() {
-			elog.Error(err.Error() + "\n" + pe.Traceback)
-			return
-		}
+	var pe *pybridge.PyError
+	if errors.As(err, &pe) && pe.HasTraceback() {
+		elog.Error(err.Error() + "\n" + pe.Traceback)
+		return
 	}
 	elog.Error(err.Error())
 }

@@ -39,6 +39,16 @@ func newRequestID() string {
 	return idPrefix + hex.EncodeToString(b[:])
 }
 
+// hasHeader reports whether h has a field called name (any case).
+func hasHeader(h []server.HeaderField, name string) bool {
+	for _, f := range h {
+		if strings.EqualFold(f.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // ensureRequestID returns the request's id, adding a generated one to its
 // header fields when it has none (or an unusable one).
 func ensureRequestID(r *server.Request) string {

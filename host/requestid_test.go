@@ -39,3 +39,9 @@ func TestHeaderValueJoinsRepeats(t *testing.T) {
 	assert.Equal(t, "1, 2", headerValue(h, "A"))
 	assert.Equal(t, "", headerValue(h, "C"))
 }
+
+func TestHasHeaderIgnoresCase(t *testing.T) {
+	h := []server.HeaderField{{Name: "x-request-id", Value: "a"}}
+	assert.True(t, hasHeader(h, "X-Request-Id"))
+	assert.False(t, hasHeader(h, "X-Other"))
+}

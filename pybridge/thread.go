@@ -11,6 +11,7 @@ import (
 	"errors"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -206,7 +207,7 @@ func (t *Thread) start(knownLength int64) bool {
 	hasLength := false
 	for i := 0; i < len(hs); i += 2 {
 		name := cString(hs[i])
-		if !hasLength && len(name) == len("Content-Length") && equalFold(name, "Content-Length") {
+		if !hasLength && strings.EqualFold(name, "Content-Length") {
 			hasLength = true
 		}
 		headers = append(headers, server.HeaderField{Name: name, Value: cString(hs[i+1])})
@@ -256,19 +257,3 @@ func cBytes(s C.gh_str) []byte {
 
 // cString copies: header strings outlive the Python objects.
 func cString(s C.gh_str) string { return C.GoStringN(s.p, C.int(s.n)) }
-
-func equalFold(a, b string) bool {
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
-}

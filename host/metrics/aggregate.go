@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -145,6 +144,3 @@ func (a *Aggregator) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(a.descThreads, prometheus.GaugeValue, float64(t.Threads))
 	ch <- prometheus.MustNewConstMetric(a.descWorkers, prometheus.GaugeValue, float64(workers))
 }
-
-// statusLabel is exported for tests that build expected series.
-func statusLabel(code int) string { return strconv.Itoa(code) }
