@@ -201,13 +201,16 @@ const gateMaxWait = 50 * time.Millisecond
 // connections are left in the kernel's accept queue, which the worker
 // shares with its siblings, so an idle sibling takes them instead of them
 // queueing behind a slow request here.
-func (p *pool) acceptGate(pending func() int, done <-chan struct{}) bool {
+func (p *pool) acceptGate(pending func() int, done <-chan struct{}) (accept, overdue bool) {
 	limit := len(p.slots) * (1 + gateSlack)
 	// Bounded: under sustained load from kept-alive connections every
 	// worker stays full, and a new client must still get in (and be queued
 	// fairly with the others) instead of starving in the kernel's queue.
 	deadline := time.Now().Add(gateMaxWait)
-	for int(p.inflight.Load())+pending() >= limit && time.Now().Before(deadline) {
+	for int(p.inflight.Load())+pending() >= limit {
+		if !time.Now().Before(deadline) {
+			return true, true
+		}
 		// Woken by a finished request; the timer re-checks the pending
 		// connections (they stop counting within 2 ms) and covers two
 		// listeners sharing one wake-up.
@@ -217,11 +220,11 @@ func (p *pool) acceptGate(pending func() int, done <-chan struct{}) bool {
 		case <-t.C:
 		case <-done:
 			t.Stop()
-			return false
+			return false, false
 		}
 		t.Stop()
 	}
-	return true
+	return true, false
 }
 
 // close stops the threads once no Serve is running (after the server's

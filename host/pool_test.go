@@ -68,7 +68,7 @@ func TestAcceptGateWaitsForAFreeThread(t *testing.T) {
 	p.inflight.Store(2) // one thread busy and one request waiting: full
 	done := make(chan struct{})
 	passed := make(chan bool, 1)
-	go func() { passed <- p.acceptGate(func() int { return 0 }, done) }()
+	go func() { passed <- gateAccepts(p, func() int { return 0 }, done) }()
 	select {
 	case <-passed:
 		t.Fatal("the gate let a connection in while the worker is full")
@@ -85,11 +85,19 @@ func TestAcceptGateWaitsForAFreeThread(t *testing.T) {
 	// Connections accepted but not yet dispatched count too.
 	assert.False(t, gateOpensWithin(p, func() int { return 1 }, gateMaxWait/2), "1 in flight + 1 pending fills 1 thread")
 	assert.True(t, gateOpensWithin(p, func() int { return 0 }, gateMaxWait/2))
-	// A full worker still lets a new client in after gateMaxWait: no starvation.
-	assert.True(t, gateOpensWithin(p, func() int { return 5 }, 4*gateMaxWait))
+	// A full worker still lets a new client in after gateMaxWait: no
+	// starvation; and says so, so that the server drains the queue.
+	began := time.Now()
+	accept, overdue := p.acceptGate(func() int { return 5 }, done)
+	assert.True(t, accept)
+	assert.True(t, overdue)
+	assert.GreaterOrEqual(t, time.Since(began), gateMaxWait)
+	accept, overdue = p.acceptGate(func() int { return 0 }, done)
+	assert.True(t, accept)
+	assert.False(t, overdue, "a gate that opens because a thread is free is not overdue")
 
 	p.inflight.Store(2)
-	go func() { passed <- p.acceptGate(func() int { return 0 }, done) }()
+	go func() { passed <- gateAccepts(p, func() int { return 0 }, done) }()
 	time.Sleep(gateMaxWait / 5)
 	close(done)
 	select {
@@ -100,11 +108,16 @@ func TestAcceptGateWaitsForAFreeThread(t *testing.T) {
 	}
 }
 
+func gateAccepts(p *pool, pending func() int, done <-chan struct{}) bool {
+	accept, _ := p.acceptGate(pending, done)
+	return accept
+}
+
 func gateOpensWithin(p *pool, pending func() int, d time.Duration) bool {
 	done := make(chan struct{})
 	defer close(done)
 	passed := make(chan bool, 1)
-	go func() { passed <- p.acceptGate(pending, done) }()
+	go func() { passed <- gateAccepts(p, pending, done) }()
 	select {
 	case ok := <-passed:
 		return ok

@@ -116,9 +116,15 @@ type Config struct {
 	// Python threads are all busy leaves new connections in the shared
 	// accept queue for its siblings). pending tells how many connections
 	// were accepted in the last 2 ms and have not started a request yet
-	// (a burst accepted at once is not yet visible as requests). It returns
-	// false when done is closed.
-	AcceptGate func(pending func() int, done <-chan struct{}) bool
+	// (a burst accepted at once is not yet visible as requests).
+	//
+	// It returns accept = false when done is closed. overdue = true means
+	// it gave way only because it had held connections back for as long as
+	// it may: nobody took them, so every sibling is busy too, and the
+	// server then accepts the connections already queued without asking
+	// again, until an Accept has to wait. Otherwise a queue built up while
+	// the gate was shut would drain one connection per hold.
+	AcceptGate func(pending func() int, done <-chan struct{}) (accept, overdue bool)
 
 	ErrorLog  *slog.Logger       // nil = slog.Default()
 	AccessLog func(*AccessEntry) // nil = none; called after each response (entry valid during the call only)

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -522,4 +523,48 @@ func TestAcceptErrors(t *testing.T) {
 		srv := New(quietConfig(), HandlerFunc(okHandler))
 		assert.ErrorIs(t, srv.Serve(l), errTest)
 	})
+}
+
+// When the accept gate gives way overdue (it held connections back and no
+// sibling took them), the connections already queued are all accepted at
+// once; the gate is asked again only after an Accept has to wait. Without
+// that, a queue of N connections would take N holds to drain.
+func TestAcceptGateOverdueDrainsQueue(t *testing.T) {
+	l := listen(t, "tcp", "127.0.0.1:0")
+	const queued = 8
+	var conns []net.Conn
+	for range queued { // in the kernel's backlog before Serve starts
+		c, err := net.Dial("tcp", l.Addr().String())
+		require.NoError(t, err)
+		defer c.Close()
+		_, err = c.Write([]byte(get))
+		require.NoError(t, err)
+		conns = append(conns, c)
+	}
+	var calls atomic.Int32
+	cfg := Config{AcceptGate: func(_ func() int, done <-chan struct{}) (bool, bool) {
+		if calls.Add(1) == 1 {
+			return true, true // overdue: drain what is queued
+		}
+		<-done // afterwards the gate stays shut
+		return false, false
+	}}
+	serveReal(t, cfg, okHandler, l)
+	for i, c := range conns {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		require.NoError(t, err, "queued connection %d", i)
+		assert.Equal(t, 200, res.StatusCode)
+	}
+	// The first Accept after draining the queue waits for a new client: the
+	// gate is asked again and holds the next one.
+	time.Sleep(10 * time.Millisecond)
+	assert.Equal(t, int32(2), calls.Load())
+	late, err := net.Dial("tcp", l.Addr().String())
+	require.NoError(t, err)
+	defer late.Close()
+	late.Write([]byte(get))
+	late.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	_, err = late.Read(make([]byte, 1))
+	assert.True(t, isTimeout(err), "a connection after the drain must wait for the gate")
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -89,17 +90,37 @@ func (s *Server) Serve(l net.Listener) error {
 	defer l.Close()
 
 	var delay time.Duration
+	// draining: the gate gave way overdue; Accept takes the connections
+	// already queued, without asking it again, until the queue is empty
+	// (see Config.AcceptGate). It needs a listener with deadlines.
+	draining := false
+	dl, _ := l.(interface{ SetDeadline(time.Time) error })
 	for {
 		select {
 		case s.sem <- struct{}{}:
 		case <-s.done:
 			return ErrServerClosed
 		}
-		if s.cfg.AcceptGate != nil && !s.cfg.AcceptGate(s.pendingConns, s.done) {
-			<-s.sem
-			return ErrServerClosed
+		if s.cfg.AcceptGate != nil && !draining {
+			accept, overdue := s.cfg.AcceptGate(s.pendingConns, s.done)
+			if !accept {
+				<-s.sem
+				return ErrServerClosed
+			}
+			draining = overdue && dl != nil
+		}
+		if draining {
+			dl.SetDeadline(time.Now().Add(queuedAcceptMax))
 		}
 		rwc, err := l.Accept()
+		if draining {
+			dl.SetDeadline(time.Time{})
+			if errors.Is(err, os.ErrDeadlineExceeded) { // the queue is empty
+				draining = false
+				<-s.sem
+				continue
+			}
+		}
 		if err != nil {
 			<-s.sem
 			if s.shuttingDown() {
