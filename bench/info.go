@@ -74,7 +74,7 @@ func collectInfo(ctx context.Context, h *harness, servers []*serverDef, workload
 		Checks:      cfg.Checks,
 	}
 	if dj.Real {
-		info.Django = "python/djangoproject (" + dj.App + ", GET " + dj.Path + "), set up by its setup_demo.sh, served by every server with the settings module bench/apps/djangoshim/bench_django_settings.py (the demo's settings with the database path from BENCH_DJANGO_DB, because gohost rejects the demo's GOHOST_DJANGO_DB)"
+		info.Django = "python/djangoproject (" + dj.App + ", GET " + dj.Path + "), set up by its setup_demo.sh, served by every server with the settings module bench/apps/djangoshim/bench_django_settings.py (the demo's settings with the database path from BENCH_DJANGO_DB, set per run by the harness, which passes no GOHOST_* variable to the servers)"
 	} else {
 		info.Django = "bench/apps/djangobench (fallback: python/djangoproject not found)"
 	}

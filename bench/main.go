@@ -117,7 +117,7 @@ func main() {
 	flag.StringVar(&cfg.Render, "render", "", "only redraw -out and -chart from this results JSON")
 	flag.IntVar(&cfg.Workers, "workers", 2, "worker processes per server")
 	flag.IntVar(&cfg.Threads, "threads", 4, "threads per worker (gunicorn gthread, waitress)")
-	flag.IntVar(&cfg.GohostThreads, "gohost-threads", 0, "gohost --threads (0: gohost's default, 1)")
+	flag.IntVar(&cfg.GohostThreads, "gohost-threads", 0, "gohost --threads (0: gohost's default, 2)")
 	flag.IntVar(&cfg.Connections, "connections", 64, "wrk connections")
 	flag.IntVar(&cfg.StreamConns, "stream-connections", 8, "wrk connections for the 16 MiB stream")
 	flag.IntVar(&cfg.WrkThreads, "wrk-threads", 2, "wrk threads")
@@ -210,7 +210,8 @@ func run(ctx context.Context, cfg config, root string) int {
 	defer os.RemoveAll(tmp)
 	h := &harness{cfg: cfg, root: root, tmp: tmp}
 	// Servers get the caller's environment without GOHOST_* (which would
-	// configure gohost alone, and which gohost rejects when unknown).
+	// configure gohost alone, and which gohost rejects when they look like
+	// a misspelt setting).
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "GOHOST_") {
 			h.serverEnv = append(h.serverEnv, kv)

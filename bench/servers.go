@@ -28,10 +28,10 @@ const (
 	srvCeiling  = "ceiling"
 )
 
-// gohostNote describes gohost's command line: its default --threads (1,
+// gohostNote describes gohost's command line: its default --threads (2,
 // chosen by measurement: docs/PERFORMANCE.md) unless -gohost-threads says.
 func gohostNote(h *harness, workers string) string {
-	threads := "(default: 1 thread)"
+	threads := "(default: 2 threads)"
 	if h.cfg.GohostThreads > 0 {
 		threads = "--threads " + strconv.Itoa(h.cfg.GohostThreads)
 	}

@@ -654,3 +654,57 @@ func procGrep(s, sub string, max int) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// Kept-alive connections are spread evenly over the workers: a worker with
+// more open connections than a sibling leaves the next one to the sibling
+// (host/board). Without that, whichever worker is quicker to accept takes
+// each new connection, and the clients of the busier worker wait longer for
+// as long as they stay connected. Here one worker is stopped while 6
+// connections arrive, so the other takes them all; then each of 6 more
+// arrives while the first is still stopped, for 3 ms (the other defers for
+// up to 5): the worker with 6 connections must leave it to the one with
+// none instead of taking it.
+func TestNewConnectionsGoToTheWorkerWithFewer(t *testing.T) {
+	s := procStart(t, "", 2)
+	workers := procChildren(s.Cmd.Process.Pid)
+	require.Len(t, workers, 2)
+	slow := workers[0]
+	stop := func() { require.NoError(t, syscall.Kill(slow, syscall.SIGSTOP)) }
+	cont := func() { require.NoError(t, syscall.Kill(slow, syscall.SIGCONT)) }
+	t.Cleanup(cont)
+
+	// connect opens a kept-alive connection and returns the pid that
+	// answers on it; between is run once the request is sent.
+	connect := func(between func()) int {
+		c, err := net.DialTimeout("tcp", s.Addr, 3*time.Second)
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		_, err = io.WriteString(c, "GET /pid HTTP/1.1\r\nHost: t\r\n\r\n")
+		require.NoError(t, err)
+		between()
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		require.NoError(t, err)
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		var r procReply
+		require.NoError(t, json.Unmarshal(b, &r), "body %q", b)
+		return r.Pid
+	}
+
+	stop()
+	for range 6 {
+		require.NotEqual(t, slow, connect(func() {}), "a stopped worker answered")
+	}
+	cont()
+
+	took := 0
+	for range 6 {
+		time.Sleep(100 * time.Millisecond) // past a rest after a wait in vain
+		stop()
+		if connect(func() { time.Sleep(3 * time.Millisecond); cont() }) == slow {
+			took++
+		}
+	}
+	assert.GreaterOrEqual(t, took, 4, "the worker with no connections takes the new ones (it took %d of 6)", took)
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gohost/gohost/environ"
+	"github.com/gohost/gohost/host/board"
 	"github.com/gohost/gohost/host/metrics"
 	"github.com/gohost/gohost/pybridge"
 	"github.com/gohost/gohost/server"
@@ -29,7 +30,10 @@ type pool struct {
 	busy     atomic.Int32  // threads inside a request
 	inflight atomic.Int32  // requests handed to the pool and not finished
 	freed    chan struct{} // a request finished (acceptGate waits on it)
-	rec      *metrics.Recorder
+
+	board            *board.Board // open connections of every worker; nil: no balancing
+	balanceRestUntil atomic.Int64 // unix nanos: no deferring to siblings before
+	rec              *metrics.Recorder
 
 	// afterRequest is called by the thread that finished the request, with
 	// the number of requests served so far (for --max-requests).
@@ -173,14 +177,14 @@ func (p *pool) next() (j *job, ok bool) {
 
 // Serve implements server.Handler.
 func (p *pool) Serve(w *server.ResponseWriter, r *server.Request) {
-	p.inflight.Add(1)
+	p.publishFull(p.inflight.Add(1))
 	j := jobPool.Get().(*job)
 	j.w, j.r = w, r
 	p.jobs <- j
 	<-j.done
 	j.w, j.r = nil, nil
 	jobPool.Put(j)
-	p.inflight.Add(-1)
+	p.publishFull(p.inflight.Add(-1))
 	select {
 	case p.freed <- struct{}{}:
 	default:
@@ -195,19 +199,107 @@ const gateSlack = 1
 // gateMaxWait bounds how long the accept gate holds a new connection back.
 const gateMaxWait = 50 * time.Millisecond
 
-// acceptGate is the server's AcceptGate: while every Python thread is busy
-// and requests already wait (counting connections just accepted whose
-// request has not started: a burst arrives before its requests do), new
-// connections are left in the kernel's accept queue, which the worker
-// shares with its siblings, so an idle sibling takes them instead of them
-// queueing behind a slow request here.
-func (p *pool) acceptGate(pending func() int, done <-chan struct{}) (accept, overdue bool) {
-	limit := len(p.slots) * (1 + gateSlack)
+// Balancing connections across workers (host/board): a worker that a
+// sibling is better placed than (room while this one is full, or at least
+// balanceMargin fewer open connections) lets the sibling take the next
+// connection, rechecking every balancePoll. A worker with room waits at most
+// balanceMaxWait: a sibling that does not take it in time is busy or
+// stuck, and the worker then stops deferring for balanceRest, so that a
+// stuck sibling costs one wait, not one per connection. A full worker waits
+// up to gateMaxWait, like without siblings.
+const (
+	balanceMargin  = 2
+	balanceMaxWait = 5 * time.Millisecond
+	balancePoll    = 200 * time.Microsecond
+	balanceRest    = 50 * time.Millisecond
+)
+
+// acceptGate is the server's AcceptGate. A connection a worker accepts
+// stays with it, so where it goes matters: while the worker is full (every
+// Python thread busy and requests already waiting, counting connections
+// just accepted whose request has not started: a burst arrives before its
+// requests do) or a sibling is better placed, new connections are left in
+// the kernel's accept queue, which the workers share, for a sibling to take
+// instead of queueing behind a slow request here. Kept-alive connections
+// would otherwise stay split as unevenly as they arrived (50/14 between two
+// workers was seen under wrk), their clients waiting three times longer on
+// the busier worker.
+func (p *pool) acceptGate(g server.Gate) (accept, overdue bool) {
+	if g.Draining { // the queue built up while every worker held: take it
+		return true, false
+	}
+	full := int(p.inflight.Load())+g.Pending() >= p.limit()
+	if p.board == nil {
+		return p.waitForRoom(g.Pending, g.Done)
+	}
+	p.board.SetFull(full)
+	if !p.board.Prefers(balanceMargin) {
+		return true, false // the common case: no syscall, no wait
+	}
+	// Decide when a connection is queued, not before: while none is there
+	// is nothing to give a sibling, and the situation may have changed
+	// when one is (a worker blocked in Accept takes the next connection
+	// whatever happened meanwhile).
+	if g.Wait() != nil {
+		return true, false // closed: Accept reports it
+	}
+	if !full && time.Now().UnixNano() < p.balanceRestUntil.Load() {
+		return true, false
+	}
+	wait := balanceMaxWait
+	if full {
+		wait = gateMaxWait
+	}
+	deadline := time.Now().Add(wait)
+	var t *time.Timer
+	for p.board.Prefers(balanceMargin) {
+		if !time.Now().Before(deadline) {
+			if !full {
+				p.balanceRestUntil.Store(time.Now().Add(balanceRest).UnixNano())
+			}
+			return true, full
+		}
+		if t == nil {
+			t = time.NewTimer(balancePoll)
+			defer t.Stop()
+		} else {
+			t.Reset(balancePoll)
+		}
+		select {
+		case <-t.C:
+		case <-g.Done:
+			return false, false
+		}
+		if !g.Queued() { // a sibling took it: wait for the next one
+			return true, false
+		}
+		if full = int(p.inflight.Load())+g.Pending() >= p.limit(); !full {
+			p.board.SetFull(false) // a request finished meanwhile
+		}
+	}
+	return true, false
+}
+
+// publishFull tells the siblings whether the worker is full, given the
+// requests in flight (the board is written only when the flag changes).
+func (p *pool) publishFull(inflight int32) {
+	if p.board != nil {
+		p.board.SetFull(int(inflight) >= p.limit())
+	}
+}
+
+// limit is how many requests make the worker full.
+func (p *pool) limit() int { return len(p.slots) * (1 + gateSlack) }
+
+// waitForRoom is the gate without a board: it holds while the worker is
+// full, for at most gateMaxWait (then overdue); accept is false when done
+// is closed.
+func (p *pool) waitForRoom(pending func() int, done <-chan struct{}) (accept, overdue bool) {
 	// Bounded: under sustained load from kept-alive connections every
 	// worker stays full, and a new client must still get in (and be queued
 	// fairly with the others) instead of starving in the kernel's queue.
 	deadline := time.Now().Add(gateMaxWait)
-	for int(p.inflight.Load())+pending() >= limit {
+	for int(p.inflight.Load())+pending() >= p.limit() {
 		if !time.Now().Before(deadline) {
 			return true, true
 		}

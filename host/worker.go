@@ -96,6 +96,17 @@ func runWorker(cfg *config.Config, elog *logs.ErrorLog) int {
 	// Static files are answered by Go; everything else reaches Python.
 	scfg := serverConfig(cfg, elog, access, p.rec)
 	scfg.AcceptGate = p.acceptGate
+	if b := ctl.Board(); b != nil {
+		p.board = b
+		scfg.ConnState = func(_ net.Conn, st server.ConnState) {
+			switch st {
+			case server.StateNew:
+				b.Add(1)
+			case server.StateClosed:
+				b.Add(-1)
+			}
+		}
+	}
 	if cfg.CertFile != "" {
 		// A HUP starts new workers, which read the certificate afresh.
 		certs, err := tlsconf.Load(cfg.CertFile, cfg.KeyFile)
@@ -118,6 +129,9 @@ func runWorker(cfg *config.Config, elog *logs.ErrorLog) int {
 		for i, ln := range lns {
 			lns[i] = proxyproto.Wrap(ln, trusted, cfg.ReadHeaderTimeout)
 		}
+	}
+	if p.board != nil {
+		p.board.Join(0) // from now on the siblings count on this worker
 	}
 	for _, ln := range lns {
 		go func(ln net.Listener) {
@@ -178,6 +192,9 @@ loop:
 	}
 
 	log.Info(fmt.Sprintf("Worker exiting (pid: %d): %s", os.Getpid(), reason))
+	if p.board != nil {
+		p.board.Leave() // accepts no more: the siblings must not wait for it
+	}
 	if graceful {
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.GracefulTimeout)
 		srv.Shutdown(sctx)

@@ -57,6 +57,27 @@ type Handler interface {
 	Serve(w *ResponseWriter, r *Request)
 }
 
+// Gate is what Config.AcceptGate is told before an Accept.
+type Gate struct {
+	// Pending counts the connections accepted in the last 2 ms that have
+	// not started a request yet (a burst accepted at once is not yet
+	// visible as requests).
+	Pending func() int
+	// Wait blocks until a connection is queued on the listener (at once
+	// when the listener cannot tell); an error means the listener is
+	// closed. After a Wait the server accepts with a short deadline, as a
+	// sibling may take the connection first.
+	Wait func() error
+	// Queued reports whether a connection still waits in the listener's
+	// queue: false once a sibling took it. Always true when the listener
+	// cannot tell.
+	Queued func() bool
+	// Draining is set after an overdue gate, until the queue is empty.
+	Draining bool
+	// Done is closed when the server shuts down.
+	Done <-chan struct{}
+}
+
 // HandlerFunc adapts a function to Handler.
 type HandlerFunc func(w *ResponseWriter, r *Request)
 
@@ -112,19 +133,20 @@ type Config struct {
 	H2C bool
 
 	// AcceptGate, when set, is called before each Accept and may block
-	// until the handler has room for another connection (a worker whose
-	// Python threads are all busy leaves new connections in the shared
-	// accept queue for its siblings). pending tells how many connections
-	// were accepted in the last 2 ms and have not started a request yet
-	// (a burst accepted at once is not yet visible as requests).
+	// until this server is the right one to take the next connection: a
+	// worker whose Python threads are all busy, or that has more
+	// connections than a sibling, leaves it in the accept queue it shares
+	// with its siblings. Before holding it should Wait for a connection to
+	// be queued, so that it decides about a real one. See Gate.
 	//
-	// It returns accept = false when done is closed. overdue = true means
+	// It returns accept = false when Done is closed. overdue = true means
 	// it gave way only because it had held connections back for as long as
-	// it may: nobody took them, so every sibling is busy too, and the
-	// server then accepts the connections already queued without asking
-	// again, until an Accept has to wait. Otherwise a queue built up while
-	// the gate was shut would drain one connection per hold.
-	AcceptGate func(pending func() int, done <-chan struct{}) (accept, overdue bool)
+	// it may: nobody took them, so every sibling is busy too. The server
+	// then drains the connections already queued, calling the gate with
+	// Draining set before each (it should not hold them again), until an
+	// Accept has to wait. Otherwise a queue built up while the gate was
+	// shut would drain one connection per hold.
+	AcceptGate func(Gate) (accept, overdue bool)
 
 	ErrorLog  *slog.Logger       // nil = slog.Default()
 	AccessLog func(*AccessEntry) // nil = none; called after each response (entry valid during the call only)

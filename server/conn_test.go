@@ -526,9 +526,10 @@ func TestAcceptErrors(t *testing.T) {
 }
 
 // When the accept gate gives way overdue (it held connections back and no
-// sibling took them), the connections already queued are all accepted at
-// once; the gate is asked again only after an Accept has to wait. Without
-// that, a queue of N connections would take N holds to drain.
+// sibling took them), the connections already queued are all accepted,
+// the gate being told it is a drain; it is asked normally again only after
+// an Accept has to wait. Without that, a queue of N connections would take
+// N holds to drain.
 func TestAcceptGateOverdueDrainsQueue(t *testing.T) {
 	l := listen(t, "tcp", "127.0.0.1:0")
 	const queued = 8
@@ -541,12 +542,19 @@ func TestAcceptGateOverdueDrainsQueue(t *testing.T) {
 		require.NoError(t, err)
 		conns = append(conns, c)
 	}
-	var calls atomic.Int32
-	cfg := Config{AcceptGate: func(_ func() int, done <-chan struct{}) (bool, bool) {
+	var calls, drainCalls, held atomic.Int32
+	cfg := Config{AcceptGate: func(g Gate) (bool, bool) {
+		if g.Draining {
+			drainCalls.Add(1)
+			return true, false
+		}
 		if calls.Add(1) == 1 {
 			return true, true // overdue: drain what is queued
 		}
-		<-done // afterwards the gate stays shut
+		if g.Wait() == nil { // afterwards the gate holds every connection
+			held.Add(1)
+		}
+		<-g.Done
 		return false, false
 	}}
 	serveReal(t, cfg, okHandler, l)
@@ -556,10 +564,13 @@ func TestAcceptGateOverdueDrainsQueue(t *testing.T) {
 		require.NoError(t, err, "queued connection %d", i)
 		assert.Equal(t, 200, res.StatusCode)
 	}
-	// The first Accept after draining the queue waits for a new client: the
-	// gate is asked again and holds the next one.
+	// One call per queued connection after the first, and one before the
+	// Accept that found the queue empty.
 	time.Sleep(10 * time.Millisecond)
+	assert.Equal(t, int32(queued), drainCalls.Load())
+	// Then the gate is asked normally again and holds the next client.
 	assert.Equal(t, int32(2), calls.Load())
+	assert.Equal(t, int32(0), held.Load())
 	late, err := net.Dial("tcp", l.Addr().String())
 	require.NoError(t, err)
 	defer late.Close()
@@ -567,4 +578,73 @@ func TestAcceptGateOverdueDrainsQueue(t *testing.T) {
 	late.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 	_, err = late.Read(make([]byte, 1))
 	assert.True(t, isTimeout(err), "a connection after the drain must wait for the gate")
+	assert.Equal(t, int32(1), held.Load())
+}
+
+// A gate can wait for a connection to be queued and see whether it still
+// is; a connection taken elsewhere meanwhile (here: by a second server on
+// the same listener) leaves the first server waiting for the next one
+// instead of blocked in Accept.
+func TestAcceptGateIsAskedAboutAQueuedConnection(t *testing.T) {
+	l := listen(t, "tcp", "127.0.0.1:0")
+	asked := make(chan Gate, 4)
+	release := make(chan bool)
+	gated := Config{AcceptGate: func(g Gate) (bool, bool) {
+		if g.Wait() != nil {
+			return false, false
+		}
+		asked <- g
+		select {
+		case ok := <-release:
+			return ok, false
+		case <-g.Done:
+			return false, false
+		}
+	}}
+	serveReal(t, gated, okHandler, l)
+	select {
+	case <-asked:
+		t.Fatal("Wait returned with no connection queued")
+	case <-time.After(50 * time.Millisecond):
+	}
+
+	c, err := net.Dial("tcp", l.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	var g Gate
+	select {
+	case g = <-asked:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Wait did not return for a queued connection")
+	}
+	assert.True(t, g.Queued())
+
+	// A sibling takes it while the gate holds.
+	other, err := l.Accept()
+	require.NoError(t, err)
+	defer other.Close()
+	assert.False(t, g.Queued(), "the gate must see that the connection is gone")
+	release <- true
+	select {
+	case <-asked:
+		t.Fatal("Wait returned again without a queued connection")
+	case <-time.After(50 * time.Millisecond):
+	}
+
+	// The next connection reaches the gate, and is served once it opens.
+	c2, err := net.Dial("tcp", l.Addr().String())
+	require.NoError(t, err)
+	defer c2.Close()
+	select {
+	case g = <-asked:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server stopped watching the queue")
+	}
+	assert.True(t, g.Queued())
+	release <- true
+	c2.Write([]byte(get))
+	c2.SetReadDeadline(time.Now().Add(5 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(c2), nil)
+	require.NoError(t, err)
+	assert.Equal(t, 200, res.StatusCode)
 }

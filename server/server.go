@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Server serves HTTP/1.x (and HTTP/2 when configured, see h2.go) on the
@@ -90,31 +92,51 @@ func (s *Server) Serve(l net.Listener) error {
 	defer l.Close()
 
 	var delay time.Duration
-	// draining: the gate gave way overdue; Accept takes the connections
-	// already queued, without asking it again, until the queue is empty
-	// (see Config.AcceptGate). It needs a listener with deadlines.
+	// With a gate: the gate may wait for a connection to be queued before
+	// it holds it back (it decides about a real connection, and holds
+	// nothing while none waits); the Accept that follows has a short
+	// deadline, as a sibling may have taken it meanwhile. draining: the
+	// gate gave way overdue; the connections already queued are taken,
+	// with the gate told so, until the queue is empty. Both need a
+	// listener with deadlines.
+	q := &acceptQueue{}
+	if s.cfg.AcceptGate != nil {
+		q = newAcceptQueue(l)
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() { // Shutdown ends a wait
+			select {
+			case <-s.done:
+			case <-stop:
+			}
+			q.close()
+		}()
+	}
 	draining := false
-	dl, _ := l.(interface{ SetDeadline(time.Time) error })
 	for {
 		select {
 		case s.sem <- struct{}{}:
 		case <-s.done:
 			return ErrServerClosed
 		}
-		if s.cfg.AcceptGate != nil && !draining {
-			accept, overdue := s.cfg.AcceptGate(s.pendingConns, s.done)
+		shortAccept := false
+		if s.cfg.AcceptGate != nil {
+			waited := false
+			wait := func() error { waited = true; return q.wait() }
+			accept, overdue := s.cfg.AcceptGate(Gate{Pending: s.pendingConns, Wait: wait, Queued: q.queued, Draining: draining, Done: s.done})
 			if !accept {
 				<-s.sem
 				return ErrServerClosed
 			}
-			draining = overdue && dl != nil
+			draining = draining || overdue && q.dl != nil
+			shortAccept = q.dl != nil && (draining || waited)
 		}
-		if draining {
-			dl.SetDeadline(time.Now().Add(queuedAcceptMax))
+		if shortAccept {
+			q.dl.SetDeadline(time.Now().Add(queuedAcceptMax))
 		}
 		rwc, err := l.Accept()
-		if draining {
-			dl.SetDeadline(time.Time{})
+		if shortAccept {
+			q.dl.SetDeadline(time.Time{})
 			if errors.Is(err, os.ErrDeadlineExceeded) { // the queue is empty
 				draining = false
 				<-s.sem
@@ -154,6 +176,98 @@ func (s *Server) Serve(l net.Listener) error {
 		s.trackConn(c)
 		go c.serve()
 	}
+}
+
+// acceptQueue looks at a listener's queue of connections without
+// accepting them, for AcceptGate. A listener's own RawConn cannot wait for
+// readability, so it watches a duplicate of the listening socket through
+// the runtime's poller.
+type acceptQueue struct {
+	dl  interface{ SetDeadline(time.Time) error } // nil: no deadlines
+	lrc syscall.RawConn                           // the listener's; nil: the queue cannot be seen
+
+	mu      sync.Mutex // guards the fields below (wait may race with close)
+	watch   *os.File   // duplicate of the listening socket, made on first wait
+	rc      syscall.RawConn
+	noWatch bool // the duplicate could not be made: wait returns at once
+	closed  bool
+}
+
+func newAcceptQueue(l net.Listener) *acceptQueue {
+	q := &acceptQueue{}
+	q.dl, _ = l.(interface{ SetDeadline(time.Time) error })
+	if sc, ok := l.(syscall.Conn); ok && q.dl != nil {
+		q.lrc, _ = sc.SyscallConn()
+	}
+	return q
+}
+
+// wait blocks until a connection is queued, or the queue is closed. The
+// poll is needed because the runtime's poller is edge-triggered:
+// connections queued before the wait would not wake it.
+func (q *acceptQueue) wait() error {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return net.ErrClosed
+	}
+	if q.rc == nil && q.lrc != nil && !q.noWatch {
+		q.startWatch() // on first use: a gate that never holds costs nothing
+	}
+	rc := q.rc
+	q.mu.Unlock()
+	if rc == nil {
+		return nil
+	}
+	return rc.Read(func(fd uintptr) bool { return readable(fd) })
+}
+
+// startWatch duplicates the listening socket into a pollable file.
+func (q *acceptQueue) startWatch() {
+	dup := -1
+	q.lrc.Control(func(fd uintptr) { dup, _ = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) })
+	if dup < 0 {
+		q.noWatch = true
+		return
+	}
+	w := os.NewFile(uintptr(dup), "accept-queue") // non-blocking like the listener: pollable
+	rc, err := w.SyscallConn()
+	if err != nil {
+		w.Close()
+		q.noWatch = true
+		return
+	}
+	q.watch, q.rc = w, rc
+}
+
+// queued reports whether a connection waits in the queue (true when the
+// queue cannot be seen).
+func (q *acceptQueue) queued() bool {
+	if q.lrc == nil {
+		return true
+	}
+	ready := true
+	if err := q.lrc.Control(func(fd uintptr) { ready = readable(fd) }); err != nil {
+		return true // closed: let Accept report it
+	}
+	return ready
+}
+
+// close ends a wait and any later one; safe to call more than once.
+func (q *acceptQueue) close() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.closed = true
+	if q.watch != nil {
+		q.watch.Close()
+	}
+}
+
+// readable polls fd without waiting.
+func readable(fd uintptr) bool {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(pfd, 0)
+	return err == nil && n > 0
 }
 
 // pendingConns is what AcceptGate is told: connections accepted in the last

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gohost/gohost/host/board"
 )
 
 // writeTimeout bounds one control write; the master reads continuously, so a
@@ -22,6 +24,7 @@ const writeTimeout = 5 * time.Second
 type Control struct {
 	conn        *net.UnixConn
 	maxRequests int
+	board       *board.Board // nil: the master gave none
 
 	mu     sync.Mutex // serializes writes on conn
 	closed bool       // guarded by mu
@@ -36,9 +39,10 @@ type Control struct {
 // worker must exit with ExitWorkerBootError.
 //
 // It takes over the inherited fds (3 … 3+L: the listeners, then the control
-// socket; the fds are closed, the returned values hold close-on-exec
-// duplicates, so the app's subprocesses inherit nothing) and removes the
-// GOHOST_* protocol variables from the environment.
+// socket, then the connection board if any; the fds are closed, the returned
+// values hold close-on-exec duplicates or mappings, so the app's subprocesses
+// inherit nothing) and removes the GOHOST_* protocol variables from the
+// environment.
 func WorkerFromEnv() (id int, lns []net.Listener, ctl *Control, ok bool, err error) {
 	idStr, ok := os.LookupEnv(EnvWorkerID)
 	if !ok {
@@ -88,11 +92,37 @@ func WorkerFromEnv() (id int, lns []net.Listener, ctl *Control, ok bool, err err
 		c.Close()
 		return id, lns, nil, true, fmt.Errorf("control fd %d is not a unix socket", ctlFD)
 	}
-	for _, k := range []string{EnvWorkerID, EnvListenFDs, EnvControlFD, EnvMaxRequests} {
+	b, err := boardFromEnv()
+	if err != nil {
+		uc.Close()
+		return id, lns, nil, true, err
+	}
+	for _, k := range []string{EnvWorkerID, EnvListenFDs, EnvControlFD, EnvMaxRequests, EnvBoardFD, EnvBoardSlot} {
 		os.Unsetenv(k)
 	}
-	return id, lns, newControl(uc, maxReq), true, nil
+	ctl = newControl(uc, maxReq)
+	ctl.board = b
+	return id, lns, ctl, true, nil
 }
+
+// boardFromEnv maps the connection board the master passed, if any.
+func boardFromEnv() (*board.Board, error) {
+	if _, ok := os.LookupEnv(EnvBoardFD); !ok {
+		return nil, nil
+	}
+	fd, err := envInt(EnvBoardFD)
+	if err != nil {
+		return nil, err
+	}
+	slot, err := envInt(EnvBoardSlot)
+	if err != nil {
+		return nil, err
+	}
+	return board.Open(fd, slot)
+}
+
+// Board is the connection board shared with the sibling workers, or nil.
+func (c *Control) Board() *board.Board { return c.board }
 
 func newControl(conn *net.UnixConn, maxRequests int) *Control {
 	c := &Control{conn: conn, maxRequests: maxRequests, gone: make(chan struct{})}

@@ -67,6 +67,8 @@ func (m *master) reap(now time.Time) {
 func (m *master) exited(w *worker, ws syscall.WaitStatus, now time.Time) {
 	w.status, w.exitedAt = ws, now
 	m.setState(w, workerExited)
+	m.freeSlot(w.slot)
+	w.slot = -1
 	if w.eof {
 		m.finalize(w, now)
 	}

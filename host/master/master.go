@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gohost/gohost/host/board"
 )
 
 // master is the state of Run. Every field is owned by the loop goroutine.
@@ -39,6 +41,9 @@ type master struct {
 
 	stopping bool // TERM/INT/QUIT received or halting: no more spawns
 	exitCode int
+
+	board    *board.Board // open connections per worker (nil: no balancing)
+	slotUsed []bool       // board slots held by live workers
 
 	oom       *oomCounter
 	notifier  *notifier
@@ -120,6 +125,11 @@ func (m *master) setup() error {
 			return err
 		}
 	}
+	if b, err := board.Create(boardSlots); err != nil {
+		m.log.Warn("workers will not balance connections", "err", err)
+	} else {
+		m.board, m.slotUsed = b, make([]bool, b.Len())
+	}
 	m.oom = newOOMCounter()
 	m.notifier = newNotifier(m.opts.NotifySocket, m.log)
 	if m.opts.Reload {
@@ -183,6 +193,9 @@ func (m *master) run() int {
 	}
 
 	m.notifier.close()
+	if m.board != nil {
+		m.board.Close()
+	}
 	if m.devNull != nil {
 		m.devNull.Close()
 	}

@@ -13,7 +13,14 @@ const (
 	EnvListenFDs   = "GOHOST_LISTEN_FDS"   // L: the listening sockets are fds 3 … 3+L-1 in --bind order
 	EnvControlFD   = "GOHOST_CONTROL_FD"   // the worker's end of the control socket, 3+L
 	EnvMaxRequests = "GOHOST_MAX_REQUESTS" // recycle after this many requests; 0 or absent: never
+	EnvBoardFD     = "GOHOST_BOARD_FD"     // the connection board (host/board), 3+L+1; absent: no balancing
+	EnvBoardSlot   = "GOHOST_BOARD_SLOT"   // the worker's slot on the board
 )
+
+// boardSlots is the size of the connection board: room for the workers of
+// two generations during a reload, with TTIN to spare. A worker spawned
+// when every slot is taken runs without balancing.
+const boardSlots = 256
 
 // listenFDStart is the first inherited listening fd (after stdin, stdout, stderr).
 const listenFDStart = 3

@@ -43,9 +43,10 @@ func (s workerState) String() string {
 // worker is one worker process. Only the master loop goroutine touches it,
 // except conn, which the reader goroutine reads (set before it starts).
 type worker struct {
-	id  int // GOHOST_WORKER_ID
-	pid int
-	gen int // generation: code loaded by workers of one generation is the same
+	id   int // GOHOST_WORKER_ID
+	pid  int
+	slot int // its board slot; -1: none
+	gen  int // generation: code loaded by workers of one generation is the same
 
 	state workerState // changed only through setState
 	conn  *net.UnixConn
@@ -126,9 +127,17 @@ func (m *master) spawn(gen int, now time.Time) (*worker, error) {
 		EnvControlFD+"="+strconv.Itoa(listenFDStart+len(m.lnFDs)),
 		EnvMaxRequests+"="+strconv.Itoa(maxReq),
 	)
+	slot := m.takeSlot()
+	if slot >= 0 {
+		env = append(env,
+			EnvBoardFD+"="+strconv.Itoa(len(files)),
+			EnvBoardSlot+"="+strconv.Itoa(slot))
+		files = append(files, m.board.File().Fd())
+	}
 	pid, err := syscall.ForkExec(m.argv0, m.argv, &syscall.ProcAttr{Env: env, Files: files})
 	syscall.Close(child)
 	if err != nil {
+		m.freeSlot(slot)
 		parent.Close()
 		return nil, fmt.Errorf("exec %s: %w", m.argv0, err)
 	}
@@ -138,7 +147,7 @@ func (m *master) spawn(gen int, now time.Time) (*worker, error) {
 		// The worker cannot talk to us; it will be killed by the boot timeout.
 		m.log.Error("control socket", "worker", id, "pid", pid, "err", err)
 	}
-	w := &worker{id: id, pid: pid, gen: gen, started: now, lastHB: now, maxRequests: maxReq}
+	w := &worker{id: id, pid: pid, slot: slot, gen: gen, started: now, lastHB: now, maxRequests: maxReq}
 	if uc, ok := c.(*net.UnixConn); ok {
 		w.conn = uc
 		go m.readControl(w)
@@ -148,6 +157,29 @@ func (m *master) spawn(gen int, now time.Time) (*worker, error) {
 	m.workers[pid] = w
 	m.log.Info("booting worker", "worker", id, "pid", pid, "generation", gen)
 	return w, nil
+}
+
+// takeSlot reserves a free board slot, cleared, or returns -1 (no board, or
+// all taken).
+func (m *master) takeSlot() int {
+	for i, used := range m.slotUsed {
+		if !used {
+			m.slotUsed[i] = true
+			m.board.Clear(i)
+			return i
+		}
+	}
+	return -1
+}
+
+// freeSlot empties a dead worker's slot, so that its siblings stop
+// counting it, and makes it available again.
+func (m *master) freeSlot(slot int) {
+	if slot < 0 {
+		return
+	}
+	m.board.Clear(slot)
+	m.slotUsed[slot] = false
 }
 
 // event is one thing a worker's control stream said; eof ends the stream.

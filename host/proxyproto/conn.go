@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -49,6 +50,22 @@ func (l *listener) Accept() (net.Conn, error) {
 }
 
 // peerIP is the address the trust check uses.
+// SetDeadline and SyscallConn pass through to the wrapped listener: the
+// server's accept gate watches the queue and accepts with deadlines.
+func (l *listener) SetDeadline(t time.Time) error {
+	if d, ok := l.Listener.(interface{ SetDeadline(time.Time) error }); ok {
+		return d.SetDeadline(t)
+	}
+	return errors.ErrUnsupported
+}
+
+func (l *listener) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := l.Listener.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.ErrUnsupported
+}
+
 func peerIP(a net.Addr) net.IP {
 	switch a := a.(type) {
 	case *net.TCPAddr:

@@ -1,9 +1,9 @@
 """Settings for serving python/djangoproject in the benchmark.
 
-The demo project reads its database path from GOHOST_DJANGO_DB, but gohost
-refuses to start when the environment holds a GOHOST_* variable it does not
-know. So the harness gives every server (not only gohost, to keep them equal)
-the project's own settings with the database path taken from BENCH_DJANGO_DB.
+The demo project reads its database path from GOHOST_DJANGO_DB, but the
+harness passes no GOHOST_* variable to the servers (such variables configure
+gohost alone, and the servers must be set up alike). So every server gets the
+project's own settings with the database path taken from BENCH_DJANGO_DB.
 """
 
 import os
