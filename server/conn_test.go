@@ -602,21 +602,28 @@ func TestAcceptGateIsAskedAboutAQueuedConnection(t *testing.T) {
 		}
 	}}
 	serveReal(t, gated, okHandler, l)
-	select {
-	case <-asked:
-		t.Fatal("Wait returned with no connection queued")
-	case <-time.After(50 * time.Millisecond):
+	quiet := func(msg string) {
+		select {
+		case <-asked:
+			t.Fatal(msg)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	dialAsked := func(msg string) (net.Conn, Gate) {
+		c, err := net.Dial("tcp", l.Addr().String())
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		select {
+		case g := <-asked:
+			return c, g
+		case <-time.After(5 * time.Second):
+			t.Fatal(msg)
+		}
+		return nil, Gate{}
 	}
 
-	c, err := net.Dial("tcp", l.Addr().String())
-	require.NoError(t, err)
-	defer c.Close()
-	var g Gate
-	select {
-	case g = <-asked:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Wait did not return for a queued connection")
-	}
+	quiet("Wait returned with no connection queued")
+	_, g := dialAsked("Wait did not return for a queued connection")
 	assert.True(t, g.Queued())
 
 	// A sibling takes it while the gate holds.
@@ -625,21 +632,10 @@ func TestAcceptGateIsAskedAboutAQueuedConnection(t *testing.T) {
 	defer other.Close()
 	assert.False(t, g.Queued(), "the gate must see that the connection is gone")
 	release <- true
-	select {
-	case <-asked:
-		t.Fatal("Wait returned again without a queued connection")
-	case <-time.After(50 * time.Millisecond):
-	}
+	quiet("Wait returned again without a queued connection")
 
 	// The next connection reaches the gate, and is served once it opens.
-	c2, err := net.Dial("tcp", l.Addr().String())
-	require.NoError(t, err)
-	defer c2.Close()
-	select {
-	case g = <-asked:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the server stopped watching the queue")
-	}
+	c2, g := dialAsked("the server stopped watching the queue")
 	assert.True(t, g.Queued())
 	release <- true
 	c2.Write([]byte(get))

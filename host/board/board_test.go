@@ -8,6 +8,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// newMaster creates a board as the master does.
+func newMaster(t *testing.T, slots int) *Board {
+	t.Helper()
+	m, err := Create(slots)
+	require.NoError(t, err)
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
 // worker opens the master's board the way a worker process does: from its
 // own descriptor of the memfd.
 func worker(t *testing.T, m *Board, slot int) *Board {
@@ -21,9 +30,7 @@ func worker(t *testing.T, m *Board, slot int) *Board {
 }
 
 func TestWorkersSeeEachOthersCounts(t *testing.T) {
-	m, err := Create(8)
-	require.NoError(t, err)
-	defer m.Close()
+	m := newMaster(t, 8)
 	a, b := worker(t, m, 0), worker(t, m, 3)
 
 	a.Join(0)
@@ -42,9 +49,7 @@ func TestWorkersSeeEachOthersCounts(t *testing.T) {
 }
 
 func TestLeftOrClearedSlotIsNotWaitedFor(t *testing.T) {
-	m, err := Create(4)
-	require.NoError(t, err)
-	defer m.Close()
+	m := newMaster(t, 4)
 	a, b := worker(t, m, 0), worker(t, m, 1)
 	a.Join(5)
 	b.Join(0)
@@ -64,9 +69,7 @@ func TestLeftOrClearedSlotIsNotWaitedFor(t *testing.T) {
 }
 
 func TestAWorkerWithRoomIsPreferredToAFullOne(t *testing.T) {
-	m, err := Create(4)
-	require.NoError(t, err)
-	defer m.Close()
+	m := newMaster(t, 4)
 	a, b := worker(t, m, 0), worker(t, m, 2)
 	a.Join(3)
 	b.Join(10)
@@ -92,9 +95,7 @@ func TestAWorkerWithRoomIsPreferredToAFullOne(t *testing.T) {
 }
 
 func TestCountNeverGoesBelowZero(t *testing.T) {
-	m, err := Create(2)
-	require.NoError(t, err)
-	defer m.Close()
+	m := newMaster(t, 2)
 	a := worker(t, m, 0)
 	a.Join(0)
 	a.Add(-1)
@@ -102,9 +103,7 @@ func TestCountNeverGoesBelowZero(t *testing.T) {
 }
 
 func TestOpenRejectsSlotOutOfRange(t *testing.T) {
-	m, err := Create(2)
-	require.NoError(t, err)
-	defer m.Close()
+	m := newMaster(t, 2)
 	fd, err := unix.Dup(int(m.File().Fd()))
 	require.NoError(t, err)
 	_, err = Open(fd, 2)
