@@ -215,20 +215,21 @@ const (
 )
 
 // acceptGate is the server's AcceptGate. A connection a worker accepts
-// stays with it, so where it goes matters: while the worker is full (every
-// Python thread busy and requests already waiting, counting connections
-// just accepted whose request has not started: a burst arrives before its
-// requests do) or a sibling is better placed, new connections are left in
-// the kernel's accept queue, which the workers share, for a sibling to take
+// stays with it, so where it goes matters: while a sibling is better placed
+// (it has room and this worker is full: every Python thread busy and
+// requests already waiting, counting connections just accepted whose
+// request has not started, as a burst arrives before its requests do; or
+// it holds clearly fewer connections), new connections are left in the
+// kernel's accept queue, which the workers share, for the sibling to take
 // instead of queueing behind a slow request here. Kept-alive connections
 // would otherwise stay split as unevenly as they arrived (50/14 between two
 // workers was seen under wrk), their clients waiting three times longer on
-// the busier worker.
+// the busier worker. Without a board it holds while the worker is full.
 func (p *pool) acceptGate(g server.Gate) (accept, overdue bool) {
 	if g.Draining { // the queue built up while every worker held: take it
 		return true, false
 	}
-	full := int(p.inflight.Load())+g.Pending() >= p.limit()
+	full := p.full(g.Pending)
 	if p.board == nil {
 		return p.waitForRoom(g.Pending, g.Done)
 	}
@@ -273,7 +274,7 @@ func (p *pool) acceptGate(g server.Gate) (accept, overdue bool) {
 		if !g.Queued() { // a sibling took it: wait for the next one
 			return true, false
 		}
-		if full = int(p.inflight.Load())+g.Pending() >= p.limit(); !full {
+		if full = p.full(g.Pending); !full {
 			p.board.SetFull(false) // a request finished meanwhile
 		}
 	}
@@ -288,6 +289,12 @@ func (p *pool) publishFull(inflight int32) {
 	}
 }
 
+// full reports whether the requests in flight and the connections pending
+// fill the worker.
+func (p *pool) full(pending func() int) bool {
+	return int(p.inflight.Load())+pending() >= p.limit()
+}
+
 // limit is how many requests make the worker full.
 func (p *pool) limit() int { return len(p.slots) * (1 + gateSlack) }
 
@@ -299,7 +306,7 @@ func (p *pool) waitForRoom(pending func() int, done <-chan struct{}) (accept, ov
 	// worker stays full, and a new client must still get in (and be queued
 	// fairly with the others) instead of starving in the kernel's queue.
 	deadline := time.Now().Add(gateMaxWait)
-	for int(p.inflight.Load())+pending() >= p.limit() {
+	for p.full(pending) {
 		if !time.Now().Before(deadline) {
 			return true, true
 		}
