@@ -46,8 +46,9 @@ const (
 	// real client's request follows its connect within microseconds, and a
 	// silent one (idle, slowloris) must hold up accepting only this long.
 	pendingWindow = 2 * time.Millisecond
-	// queuedAcceptMax is how long an Accept that drains the queue after an
-	// overdue AcceptGate waits before it counts the queue as empty.
+	// queuedAcceptMax is how long an Accept that expects a queued
+	// connection (draining after an overdue AcceptGate, or after the gate
+	// waited for one) waits before it counts the queue as empty.
 	queuedAcceptMax = 500 * time.Microsecond
 	// readBufSize is the size of the per-connection bufio.Reader: a
 	// default-limit request line (4094 + CRLF) fits exactly.

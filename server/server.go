@@ -112,6 +112,7 @@ func (s *Server) Serve(l net.Listener) error {
 			q.close()
 		}()
 	}
+	gate := Gate{Pending: s.pendingConns, Wait: q.wait, Queued: q.queued, Done: s.done}
 	draining := false
 	for {
 		select {
@@ -121,15 +122,14 @@ func (s *Server) Serve(l net.Listener) error {
 		}
 		shortAccept := false
 		if s.cfg.AcceptGate != nil {
-			waited := false
-			wait := func() error { waited = true; return q.wait() }
-			accept, overdue := s.cfg.AcceptGate(Gate{Pending: s.pendingConns, Wait: wait, Queued: q.queued, Draining: draining, Done: s.done})
+			gate.Draining, q.waited = draining, false
+			accept, overdue := s.cfg.AcceptGate(gate)
 			if !accept {
 				<-s.sem
 				return ErrServerClosed
 			}
 			draining = draining || overdue && q.dl != nil
-			shortAccept = q.dl != nil && (draining || waited)
+			shortAccept = q.dl != nil && (draining || q.waited)
 		}
 		if shortAccept {
 			q.dl.SetDeadline(time.Now().Add(queuedAcceptMax))
@@ -183,8 +183,9 @@ func (s *Server) Serve(l net.Listener) error {
 // readability, so it watches a duplicate of the listening socket through
 // the runtime's poller.
 type acceptQueue struct {
-	dl  interface{ SetDeadline(time.Time) error } // nil: no deadlines
-	lrc syscall.RawConn                           // the listener's; nil: the queue cannot be seen
+	dl     interface{ SetDeadline(time.Time) error } // nil: no deadlines
+	lrc    syscall.RawConn                           // the listener's; nil: the queue cannot be seen
+	waited bool                                      // wait was called since Serve reset it (Serve's goroutine only)
 
 	mu      sync.Mutex // guards the fields below (wait may race with close)
 	watch   *os.File   // duplicate of the listening socket, made on first wait
@@ -206,6 +207,7 @@ func newAcceptQueue(l net.Listener) *acceptQueue {
 // poll is needed because the runtime's poller is edge-triggered:
 // connections queued before the wait would not wake it.
 func (q *acceptQueue) wait() error {
+	q.waited = true
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
