@@ -12,7 +12,7 @@ import (
 )
 
 // exchange is pybridge's view of one request: reads go to the request body,
-// writes to the ResponseWriter. One per Python thread, reset per request.
+// writes to the ResponseWriter. One per pool token, reset per request.
 type exchange struct {
 	w        *server.ResponseWriter
 	r        *server.Request

@@ -14,20 +14,27 @@ import (
 	"github.com/gohost/gohost/server"
 )
 
-// pool is a worker process's Python threads. It is the server's Handler:
-// Serve hands the request to a free thread and waits until the response is
-// done, so the connection goroutine never touches Python.
+// pool runs a worker process's requests in Python. It is the server's
+// Handler: the connection's goroutine serves the request itself, on its own
+// OS thread, once it holds one of the pool's tokens (--threads of them).
+//
+// Why not a set of long-lived Python goroutines fed through a channel: each
+// hand-off to a goroutine locked to its OS thread costs the Go scheduler a
+// thread wake-up and a sleep (startlockedm, stoplockedm), twice per request.
+// Serving on the connection's goroutine halved the CPU per "hello" request
+// and cut p99 on every workload (docs/PERFORMANCE.md, "One goroutine per
+// request").
 type pool struct {
 	interp *pybridge.Interpreter
 	env    *environ.Config
 	log    *slog.Logger
 
-	jobs  chan *job
-	slots []slot // one per thread: what it is running, for --timeout
-	wg    sync.WaitGroup
+	tokens chan int   // a free slot index per request that may run
+	slots  []slot     // one per token: what it is running, for --timeout
+	exs    []exchange // one per token, reused
 
 	served   atomic.Uint64 // requests completed
-	busy     atomic.Int32  // threads inside a request
+	busy     atomic.Int32  // requests inside Python (holding a token)
 	inflight atomic.Int32  // requests handed to the pool and not finished
 	freed    chan struct{} // a request finished (acceptGate waits on it)
 
@@ -35,21 +42,12 @@ type pool struct {
 	balanceRestUntil atomic.Int64 // unix nanos: no deferring to siblings before
 	rec              *metrics.Recorder
 
-	// afterRequest is called by the thread that finished the request, with
-	// the number of requests served so far (for --max-requests).
+	// afterRequest is called after each request, with the number of
+	// requests served so far (for --max-requests).
 	afterRequest func(served uint64)
 }
 
-// job is one request waiting for (or being served by) a Python thread.
-type job struct {
-	w    *server.ResponseWriter
-	r    *server.Request
-	done chan struct{}
-}
-
-var jobPool = sync.Pool{New: func() any { return &job{done: make(chan struct{}, 1)} }}
-
-// slot records the request a thread is running. The watchdog reads it from
+// slot records the request a token is running. The watchdog reads it from
 // another goroutine.
 type slot struct {
 	started atomic.Int64 // unix nanos; 0 when idle
@@ -72,127 +70,91 @@ func (s *slot) line() string {
 }
 
 func newPool(interp *pybridge.Interpreter, threads int, env *environ.Config, log *slog.Logger) *pool {
-	return &pool{
+	p := &pool{
 		rec:    metrics.NewRecorder(threads),
 		interp: interp,
 		env:    env,
 		log:    log,
-		jobs:   make(chan *job),
+		tokens: make(chan int, threads),
 		freed:  make(chan struct{}, 1),
 		slots:  make([]slot, threads),
+		exs:    make([]exchange, threads),
 	}
-}
-
-// start launches the threads and returns when each has its Python thread
-// state, or the first error.
-func (p *pool) start() error {
-	errs := make(chan error, len(p.slots))
 	for i := range p.slots {
-		p.wg.Add(1)
-		go p.run(i, errs)
+		p.exs[i].log = log
+		p.tokens <- i
 	}
-	for range p.slots {
-		if err := <-errs; err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// run is one Python thread: a goroutine locked to its OS thread for life,
-// because its PyThreadState belongs to that OS thread.
-func (p *pool) run(i int, started chan<- error) {
-	defer p.wg.Done()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	th, err := p.interp.NewThread()
-	started <- err
-	if err != nil {
-		return
-	}
-	defer th.Close()
-	ex := &exchange{log: p.log}
-	s := &p.slots[i]
-	gilWait := th.GILWait()
-	for { // GIL: not held while waiting for work
-		j, ok := p.next()
-		if !ok {
-			return
-		}
-		r := j.r
-		s.begin(r)
-		p.busy.Add(1)
-		began := time.Now()
-
-		ex.reset(j.w, r)
-		ex.requestID = ensureRequestID(r)
-		vars, err := environ.AppendChecked(th.Vars(), r, p.env)
-		if err != nil {
-			// Trusted proxies disagree about the client or the scheme: the
-			// request cannot be attributed safely (gunicorn answers 400 too).
-			p.log.Info("Bad proxy headers: "+r.RequestURI, "err", err)
-			ex.fail(400)
-		} else {
-			body, complete := r.Body.TakePrefetched()
-			ex.bodyRead = int64(len(body))
-			th.Serve(ex, vars, body, complete)
-		}
-
-		p.rec.AddBusy(time.Since(began))
-		p.rec.AddBodyIn(ex.bodyRead)
-		if w := th.GILWait(); w != gilWait {
-			p.rec.AddGILWait(w - gilWait)
-			gilWait = w
-		}
-		p.busy.Add(-1)
-		s.started.Store(0)
-		n := p.served.Add(1)
-		j.done <- struct{}{}
-		if p.afterRequest != nil {
-			p.afterRequest(n)
-		}
-	}
-}
-
-// spinPolls is how many times a Python thread that just finished a request
-// polls for the next one before it parks. Waking a parked goroutine that is
-// locked to its OS thread costs a thread hand-off (futex wake and sleep,
-// about 6 µs here, measured in pool_test.go); under load the next request is
-// usually already waiting, and the polls cost a few µs when it is not.
-const spinPolls = 200
-
-// next returns the next job, polling briefly before blocking; ok is false
-// once the pool is closed.
-func (p *pool) next() (j *job, ok bool) {
-	for i := 0; i < spinPolls; i++ {
-		select {
-		case j, ok = <-p.jobs:
-			return j, ok
-		default:
-		}
-	}
-	j, ok = <-p.jobs
-	return j, ok
+	return p
 }
 
 // Serve implements server.Handler.
 func (p *pool) Serve(w *server.ResponseWriter, r *server.Request) {
 	p.publishFull(p.inflight.Add(1))
-	j := jobPool.Get().(*job)
-	j.w, j.r = w, r
-	p.jobs <- j
-	<-j.done
-	j.w, j.r = nil, nil
-	jobPool.Put(j)
-	p.publishFull(p.inflight.Add(-1))
-	select {
-	case p.freed <- struct{}{}:
-	default:
+	i := <-p.tokens
+	defer func() { // deferred: the server recovers a panic and goes on
+		p.tokens <- i
+		p.publishFull(p.inflight.Add(-1))
+		select {
+		case p.freed <- struct{}{}:
+		default:
+		}
+		if p.afterRequest != nil {
+			p.afterRequest(p.served.Load())
+		}
+	}()
+	p.serveOnThisThread(i, w, r)
+}
+
+// serveOnThisThread runs the request on the calling goroutine's OS thread,
+// locked to it from the app call to the iterable's close(): the app may keep
+// thread-bound state across them (a SQLite connection a streamed response
+// reads from, Django's per-thread database connections closed by
+// close()). Each OS thread gets its own Python thread state on first use
+// and keeps it; --threads bounds how many run at once, not which.
+func (p *pool) serveOnThisThread(i int, w *server.ResponseWriter, r *server.Request) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	s, ex := &p.slots[i], &p.exs[i]
+	s.begin(r)
+	p.busy.Add(1)
+	began := time.Now()
+	defer func() {
+		p.rec.AddBusy(time.Since(began))
+		p.rec.AddBodyIn(ex.bodyRead)
+		p.busy.Add(-1)
+		s.started.Store(0)
+		p.served.Add(1)
+		ex.reset(nil, nil)
+	}()
+
+	ex.reset(w, r)
+	ex.bodyRead = 0
+	ex.requestID = ensureRequestID(r)
+	th, err := p.interp.ThreadHere()
+	if err != nil {
+		p.log.Error("Error handling request "+r.RequestURI, "err", err)
+		ex.fail(500)
+		return
+	}
+	vars, err := environ.AppendChecked(th.Vars(), r, p.env)
+	if err != nil {
+		// Trusted proxies disagree about the client or the scheme: the
+		// request cannot be attributed safely (gunicorn answers 400 too).
+		p.log.Info("Bad proxy headers: "+r.RequestURI, "err", err)
+		ex.fail(400)
+		return
+	}
+	body, complete := r.Body.TakePrefetched()
+	ex.bodyRead = int64(len(body))
+	gilWait := th.GILWait()
+	th.Serve(ex, vars, body, complete)
+	if d := th.GILWait() - gilWait; d > 0 {
+		p.rec.AddGILWait(d)
 	}
 }
 
-// gateSlack is how many requests may wait for each Python thread before the
-// worker stops accepting connections: one waiting per thread lets the next
+// gateSlack is how many requests may wait for each token before the worker
+// stops accepting connections: one waiting per token lets the next
 // request's network work overlap the current one's Python work.
 const gateSlack = 1
 
@@ -216,7 +178,7 @@ const (
 
 // acceptGate is the server's AcceptGate. A connection a worker accepts
 // stays with it, so where it goes matters: while a sibling is better placed
-// (it has room and this worker is full: every Python thread busy and
+// (it has room and this worker is full: every token taken and
 // requests already waiting, counting connections just accepted whose
 // request has not started, as a burst arrives before its requests do; or
 // it holds clearly fewer connections), new connections are left in the
@@ -326,11 +288,19 @@ func (p *pool) waitForRoom(pending func() int, done <-chan struct{}) (accept, ov
 	return true, false
 }
 
-// close stops the threads once no Serve is running (after the server's
-// Shutdown) and waits for them to delete their thread states.
-func (p *pool) close() {
-	close(p.jobs)
-	p.wg.Wait()
+// idle waits until no request is in Python, for at most d, and reports
+// whether that happened. The tokens are kept: nothing runs afterwards.
+func (p *pool) idle(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for range cap(p.tokens) {
+		select {
+		case <-p.tokens:
+		case <-t.C:
+			return false
+		}
+	}
+	return true
 }
 
 // overdue returns the request line and age of the longest-running request

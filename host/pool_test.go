@@ -1,8 +1,6 @@
 package host
 
 import (
-	"runtime"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,58 +13,25 @@ import (
 	"github.com/gohost/gohost/server"
 )
 
-// benchHandoff measures handing jobs from 16 goroutines to one goroutine
-// locked to its OS thread (a Python thread's shape), with next() or with a
-// plain blocking receive.
-func benchHandoff(b *testing.B, poll bool) {
-	p := &pool{jobs: make(chan *job)}
+func TestIdleWaitsForTheRequestsInPython(t *testing.T) {
+	p := newPool(nil, 2, nil, nil)
+	i := <-p.tokens // a request running
+	start := time.Now()
+	assert.False(t, p.idle(30*time.Millisecond), "a token is out: not idle")
+	assert.GreaterOrEqual(t, time.Since(start), 30*time.Millisecond)
+
+	p = newPool(nil, 2, nil, nil)
+	i = <-p.tokens
 	go func() {
-		runtime.LockOSThread()
-		for {
-			var j *job
-			var ok bool
-			if poll {
-				j, ok = p.next()
-			} else {
-				j, ok = <-p.jobs
-			}
-			if !ok {
-				return
-			}
-			j.done <- struct{}{}
-		}
+		time.Sleep(20 * time.Millisecond)
+		p.tokens <- i // the request ends
 	}()
-	var wg sync.WaitGroup
-	per := b.N/16 + 1
-	b.ResetTimer()
-	for g := 0; g < 16; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			j := &job{done: make(chan struct{}, 1)}
-			for i := 0; i < per; i++ {
-				p.jobs <- j
-				<-j.done
-			}
-		}()
+	assert.True(t, p.idle(5*time.Second))
+	select {
+	case <-p.tokens:
+		t.Fatal("idle keeps the tokens: nothing may start after it")
+	default:
 	}
-	wg.Wait()
-	close(p.jobs)
-}
-
-func BenchmarkHandoffParked(b *testing.B) { benchHandoff(b, false) }
-func BenchmarkHandoffPolled(b *testing.B) { benchHandoff(b, true) }
-
-func TestNextEndsWhenClosed(t *testing.T) {
-	p := &pool{jobs: make(chan *job, 1)}
-	j := &job{}
-	p.jobs <- j
-	got, ok := p.next()
-	assert.True(t, ok)
-	assert.Same(t, j, got)
-	close(p.jobs)
-	_, ok = p.next()
-	assert.False(t, ok)
 }
 
 func TestAcceptGateWaitsForAFreeThread(t *testing.T) {

@@ -67,10 +67,6 @@ func runWorker(cfg *config.Config, elog *logs.ErrorLog) int {
 	}
 
 	p := newPool(interp, cfg.Threads, envCfg, log)
-	if err := p.start(); err != nil {
-		elog.Error("worker boot failed", "err", err)
-		return master.ExitWorkerBootError
-	}
 	var recycleOnce sync.Once
 	if max := ctl.MaxRequests(); max > 0 {
 		p.afterRequest = func(n uint64) {
@@ -203,7 +199,10 @@ loop:
 		srv.Close()
 	}
 	stopHeartbeat()
-	p.close()
+	// Finalising Python under a request still running would end its OS
+	// thread from inside Python; a request that outlives the server's
+	// shutdown (QUIT, or a handler ignoring it) gets finalizeTimeout.
+	finalize := p.idle(finalizeTimeout)
 	// A last heartbeat and metrics snapshot: the master logs how many
 	// requests this worker served, and its counters keep the last second.
 	ctl.Heartbeat(p.served.Load(), 0)
@@ -211,12 +210,16 @@ loop:
 		sendSnapshot(ctl, p.rec, srv)
 	}
 	ctl.Exiting(reason)
-	finalized := make(chan struct{})
-	go func() { interp.Close(); close(finalized) }()
-	select {
-	case <-finalized:
-	case <-time.After(finalizeTimeout):
-		log.Warn("Python finalisation did not finish; exiting anyway")
+	if !finalize {
+		log.Warn("A request is still running in Python; exiting without finalisation")
+	} else {
+		finalized := make(chan struct{})
+		go func() { interp.Close(); close(finalized) }()
+		select {
+		case <-finalized:
+		case <-time.After(finalizeTimeout):
+			log.Warn("Python finalisation did not finish; exiting anyway")
+		}
 	}
 	if access != nil {
 		access.Close()

@@ -938,6 +938,11 @@ char *gh_dump_stacks(void) {
 // ---------------------------------------------------------------------------
 // Worker threads.
 
+// This OS thread's gh_thread, if it has one (gh_thread_self_index).
+static __thread gh_thread *tls_thread;
+
+int gh_thread_self_index(void) { return tls_thread ? tls_thread->index : -1; }
+
 gh_thread *gh_thread_new(int index) {
 	gh_thread *t = calloc(1, sizeof *t);
 	if (t == NULL)
@@ -958,6 +963,7 @@ gh_thread *gh_thread_new(int index) {
 		return NULL;
 	}
 	t->ts = PyEval_SaveThread(); // GIL: release; t->ts stays this thread's state
+	tls_thread = t;
 	return t;
 }
 
@@ -967,6 +973,8 @@ void gh_thread_free(gh_thread *t) {
 	if (t == NULL)
 		return;
 	take_gil(t); // GIL: take
+	if (tls_thread == t)
+		tls_thread = NULL;
 	clear_request(t);
 	Py_CLEAR(t->template);
 	Py_CLEAR(t->errors);

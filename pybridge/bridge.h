@@ -60,6 +60,7 @@ char *gh_dump_stacks(void);
 gh_thread *gh_thread_new(int index);
 void gh_thread_free(gh_thread *t);
 gh_result *gh_thread_result(gh_thread *t);
+int gh_thread_self_index(void);
 
 // The request path. vars is a packed buffer (see pack.go); body the bytes
 // already read, complete=1 when they are the whole body.

@@ -143,6 +143,42 @@ func serve(th *Thread, path, query string, body []byte, complete bool, rest io.R
 	return ex
 }
 
+// ThreadHere gives each OS thread its own Thread, made once: host serves
+// every request on whatever OS thread the connection's goroutine is on.
+func TestThreadHereIsOnePerOSThread(t *testing.T) {
+	type seen struct {
+		first, again *Thread
+		ident        string
+	}
+	var wg, both sync.WaitGroup
+	results := make([]seen, 2)
+	both.Add(len(results))
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			th, err := interp.ThreadHere()
+			require.NoError(t, err)
+			again, err := interp.ThreadHere()
+			require.NoError(t, err)
+			results[i] = seen{th, again, serve(th, "/ident", "", nil, true, nil).out.String()}
+			both.Done()
+			both.Wait() // both goroutines hold their OS threads at once
+			th.Close()
+		}()
+	}
+	wg.Wait()
+	for _, r := range results {
+		require.NotNil(t, r.first)
+		assert.Same(t, r.first, r.again, "the same OS thread gets the same Thread")
+		assert.NotEmpty(t, r.ident)
+	}
+	assert.NotSame(t, results[0].first, results[1].first)
+	assert.NotEqual(t, results[0].ident, results[1].ident, "two OS threads, two Python threads")
+}
+
 func TestListResponseGetsContentLength(t *testing.T) {
 	onThread(t, func(th *Thread) {
 		ex := serve(th, "/hello", "", nil, true, nil)

@@ -15,8 +15,9 @@
 // referenced) and reads request bodies without blocking other Python
 // threads. C calls back into Go (exports.go) only with the GIL released.
 //
-// Threads: one Thread per Python worker thread, created and used on a single
-// goroutine locked to its OS thread (runtime.LockOSThread), each with its own
-// PyThreadState. The interpreter itself lives on another locked goroutine
+// Threads: one Thread per OS thread that serves requests, each with its own
+// PyThreadState, made on first use by Interpreter.ThreadHere; a request is
+// served by a goroutine locked to its OS thread (runtime.LockOSThread) from
+// gh_call to gh_finish. The interpreter itself lives on another locked goroutine
 // (the Python "main thread"), which also imports the application.
 package pybridge

@@ -54,8 +54,9 @@ const (
 	kindError = C.GH_ERROR
 )
 
-// Thread is one Python worker thread. It must be created, used and closed
-// on one goroutine that called runtime.LockOSThread.
+// Thread is the Python side of one OS thread: its PyThreadState and the
+// request it is serving. It is used only on that OS thread, by a goroutine
+// locked to it (runtime.LockOSThread) for the length of each request.
 type Thread struct {
 	index int
 	c     *C.gh_thread
@@ -95,6 +96,17 @@ func (in *Interpreter) NewThread() (*Thread, error) {
 	}
 	t.res = C.gh_thread_result(t.c)
 	return t, nil
+}
+
+// ThreadHere returns the calling OS thread's Thread, making it on first use
+// (the OS threads of the Go runtime are few and live as long as the
+// process). The caller must be locked to its OS thread
+// (runtime.LockOSThread) for as long as it uses the Thread.
+func (in *Interpreter) ThreadHere() (*Thread, error) {
+	if idx := C.gh_thread_self_index(); idx >= 0 {
+		return lookup(idx), nil
+	}
+	return in.NewThread()
 }
 
 // Close deletes the thread state, on the thread that made it.

@@ -1,5 +1,6 @@
 """Apps for pybridge's own tests, chosen by PATH_INFO."""
 import sys
+import threading
 
 CLOSED = []
 
@@ -21,6 +22,9 @@ class Tracked:
 
 def application(environ, start_response):
     path = environ["PATH_INFO"]
+    if path == "/ident":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [str(threading.get_ident()).encode()]
     if path == "/hello":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"Hello, ", b"World!"]

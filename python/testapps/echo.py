@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import sys
+import threading
 import time
 from http import HTTPStatus
 from urllib.parse import parse_qs
@@ -313,6 +314,41 @@ def stream_route(environ, start_response):
     return gen()
 
 
+_active = {"now": 0, "peak": 0}
+_active_lock = threading.Lock()
+
+
+def concurrent_route(environ, start_response):
+    """Sleeps ms milliseconds (GIL released) and answers with the most
+    requests this process has had inside the app at once so far."""
+    ms = min(int(_qs(environ).get("ms", "100")), 5000)
+    with _active_lock:
+        _active["now"] += 1
+        _active["peak"] = max(_active["peak"], _active["now"])
+    time.sleep(ms / 1000)
+    with _active_lock:
+        _active["now"] -= 1
+        peak = _active["peak"]
+    return _text(start_response, str(peak))
+
+
+def thread_idents_route(environ, start_response):
+    """Streams n chunks of size bytes, each starting with the ident of the
+    OS thread that produced it; the first line is the app call's thread."""
+    q = _qs(environ)
+    n = min(int(q.get("n", "10")), 1000)
+    size = min(int(q.get("size", "65536")), 1 << 20)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    called_on = threading.get_ident()
+
+    def gen():
+        yield b"app %d\n" % called_on
+        for _ in range(n):
+            line = b"chunk %d\n" % threading.get_ident()
+            yield line + b"." * max(size - len(line) - 1, 0) + b"\n"
+    return gen()
+
+
 def _chunk(i, size):
     c = b"chunk-%d\n" % i
     if size > len(c):
@@ -410,6 +446,8 @@ ROUTES = {
     "/cl_short": cl_short_route,
     "/cl_long": cl_long_route,
     "/stream": stream_route,
+    "/concurrent": concurrent_route,
+    "/thread_idents": thread_idents_route,
     "/file": file_route,
     "/errors": errors_route,
     "/unread_body": unread_body_route,
