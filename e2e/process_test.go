@@ -708,3 +708,39 @@ func TestNewConnectionsGoToTheWorkerWithFewer(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, took, 4, "the worker with no connections takes the new ones (it took %d of 6)", took)
 }
+
+// QUIT stops a worker at once: its connections are closed, but a request
+// already inside Python runs to its end before Python is finalised
+// (finalising under it would end its OS thread from inside Python). The
+// worker exits cleanly, with no Go or Python crash in the log.
+func TestProcessQUITWaitsForPythonBeforeFinalising(t *testing.T) {
+	s := procStart(t, "", 1)
+	var res procSlowResult
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		procSlow(s.Addr, "/sleep?s=1.5&id=quit", &res)
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if m, _ := filepath.Glob(filepath.Join(s.Dir, "sleeping-quit")); len(m) == 1 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the request reached the app")
+		time.Sleep(10 * time.Millisecond)
+	}
+	pid := s.WorkerPID(t)
+	quitAt := time.Now()
+	require.NoError(t, syscall.Kill(pid, syscall.SIGQUIT))
+	require.True(t, procWaitCount(s, "worker died", 1, 10*time.Second), "the master saw the worker exit; stderr:\n%s", s.Stderr.String())
+	took := time.Since(quitAt)
+	<-done
+
+	log := s.Stderr.String()
+	assert.Contains(t, log, "exited cleanly (code 0)")
+	assert.GreaterOrEqual(t, took, time.Second, "the worker waited for the request in Python")
+	assert.NotContains(t, log, "exiting without finalisation", "the request ended within the finalisation wait")
+	for _, crash := range []string{"fatal error", "panic", "SIGSEGV", "Fatal Python error"} {
+		assert.NotContains(t, log, crash)
+	}
+}
