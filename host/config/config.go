@@ -16,7 +16,7 @@ type Config struct {
 	// Binding and processes.
 	Bind           []string // -b/--bind HOST:PORT, [::]:PORT, unix:PATH, fd://N; default 127.0.0.1:8000
 	Workers        int      // -w/--workers; default: number of CPU cores
-	Threads        int      // --threads Python threads per worker
+	Threads        int      // --threads: requests a worker runs in Python at once
 	MaxConnections int      // --max-connections open connections per worker; 0 = unlimited
 
 	// Python.

@@ -89,7 +89,7 @@ var settings = []*setting{
 		usage: "worker processes", defDoc: "number of CPUs", gunicorn: "`-w`, `--workers`",
 		field: func(c *Config) any { return &c.Workers }},
 	{name: "threads", group: groupServer, kind: kInt, metavar: "N", where: everywhere,
-		usage: "Python threads per worker", gunicorn: "`--threads` (with `-k gthread`)",
+		usage: "requests a worker runs in Python at once, each on its own thread", gunicorn: "`--threads` (with `-k gthread`)",
 		field: func(c *Config) any { return &c.Threads }},
 	{name: "max-connections", group: groupServer, kind: kInt, metavar: "N", where: everywhere,
 		usage: "open connections per worker; 0 = unlimited", gunicorn: "`--worker-connections`",
