@@ -18,6 +18,6 @@
 // Threads: one Thread per OS thread that serves requests, each with its own
 // PyThreadState, made on first use by Interpreter.ThreadHere; a request is
 // served by a goroutine locked to its OS thread (runtime.LockOSThread) from
-// gh_call to gh_finish. The interpreter itself lives on another locked goroutine
-// (the Python "main thread"), which also imports the application.
+// gh_call to gh_finish. The interpreter itself lives on another locked
+// goroutine (the Python "main thread"), which also imports the application.
 package pybridge
