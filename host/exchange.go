@@ -24,7 +24,7 @@ type exchange struct {
 }
 
 func (e *exchange) reset(w *server.ResponseWriter, r *server.Request) {
-	e.w, e.r, e.bodyErr, e.requestID = w, r, nil, ""
+	e.w, e.r, e.bodyErr, e.bodyRead, e.requestID = w, r, nil, 0, ""
 }
 
 func (e *exchange) ReadBody(p []byte) (int, error) {

@@ -128,7 +128,6 @@ func (p *pool) serveOnThisThread(i int, w *server.ResponseWriter, r *server.Requ
 	}()
 
 	ex.reset(w, r)
-	ex.bodyRead = 0
 	ex.requestID = ensureRequestID(r)
 	th, err := p.interp.ThreadHere()
 	if err != nil {
