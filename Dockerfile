@@ -51,7 +51,8 @@ ARG APT_PACKAGES="python3-flask"
 ARG REQUIREMENTS=deploy/requirements-example.txt
 ARG APP_SRC=python
 
-# libpython3.11: what gohost links; python3: the stdlib, the venv and the HEALTHCHECK.
+# python3: the stdlib and extension modules gohost's (static) CPython imports, the venv and
+# the HEALTHCHECK; libpython3.11: for C extensions built against the shared library.
 # The server runs as the unprivileged user gohost (uid 10001).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
