@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -314,5 +315,16 @@ func TestUploadAndStreamExpectations(t *testing.T) {
 	}
 	if fmtNum(45210) != "45.2k" || fmtNum(312.4) != "312" || fmtNum(150000) != "150k" || fmtNum(9.5) != "9.50" {
 		t.Errorf("fmtNum: %s %s %s %s", fmtNum(45210), fmtNum(312.4), fmtNum(150000), fmtNum(9.5))
+	}
+}
+
+func TestParsePssFromSmapsRollup(t *testing.T) {
+	rollup := "55d0c0000000-7ffd00000000 ---p 00000000 00:00 0    [rollup]\nRss:               44976 kB\nPss:               31234 kB\nPss_Anon:          24940 kB\nPss_File:           6294 kB\n"
+	v, ok := parseKiB([]byte(rollup), "Pss:")
+	if !ok || v != 31234 {
+		t.Errorf("got %d %v, want the Pss line, not Pss_Anon or Pss_File", v, ok)
+	}
+	if v, ok := pssKiB(os.Getpid()); !ok || v <= 0 {
+		t.Errorf("own PSS = %d %v", v, ok)
 	}
 }

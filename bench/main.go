@@ -69,6 +69,7 @@ type cellResult struct {
 	CPUSec      float64 `json:"cpu_s"`
 	CPUPer1k    float64 `json:"cpu_s_per_1k"`
 	RSSPeakMiB  float64 `json:"rss_peak_worker_mib"`
+	PSSPeakMiB  float64 `json:"pss_peak_worker_mib,omitempty"`
 	Procs       int     `json:"worker_procs"`
 	PostCheck   string  `json:"post_check_error,omitempty"`
 	Load1       string  `json:"loadavg1_before,omitempty"` // 1-minute load average when the cell started
@@ -496,7 +497,7 @@ func (h *harness) runCell(ctx context.Context, srv *serverDef, w *workload) *cel
 	cpu0 := treeCPUSeconds(p.pid)
 	r, out, err := runWrk(ctx, opts, script)
 	cpu1 := treeCPUSeconds(p.pid)
-	peakKiB, procs := sampler.Stop()
+	peak, procs := sampler.Stop()
 	close(stopProbe)
 	c.probeResult = *<-probeDone
 	if err != nil {
@@ -509,7 +510,8 @@ func (h *harness) runCell(ctx context.Context, srv *serverDef, w *workload) *cel
 	if r.Requests > 0 {
 		c.CPUPer1k = c.CPUSec / float64(r.Requests) * 1000
 	}
-	c.RSSPeakMiB = float64(peakKiB) / 1024
+	c.RSSPeakMiB = float64(peak.RSS) / 1024
+	c.PSSPeakMiB = float64(peak.PSS) / 1024
 	c.Procs = procs
 	if p.hasExited() {
 		c.PostCheck = "server exited during the run; log: " + serverLog()

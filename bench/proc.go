@@ -109,14 +109,18 @@ func treeCPUSeconds(root int) float64 {
 }
 
 // parseVmRSS extracts VmRSS (KiB) from /proc/PID/status contents.
-func parseVmRSS(data []byte) (int64, bool) {
+func parseVmRSS(data []byte) (int64, bool) { return parseKiB(data, "VmRSS:") }
+
+// parseKiB extracts the "kB" value of the line starting with key (such as
+// "VmRSS:" in /proc/PID/status or "Pss:" in /proc/PID/smaps_rollup).
+func parseKiB(data []byte, key string) (int64, bool) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.HasPrefix(line, "VmRSS:") {
+		if !strings.HasPrefix(line, key) {
 			continue
 		}
-		f := strings.Fields(line[len("VmRSS:"):])
+		f := strings.Fields(line[len(key):])
 		if len(f) == 0 {
 			return 0, false
 		}
@@ -132,6 +136,18 @@ func rssKiB(pid int) (int64, bool) {
 		return 0, false
 	}
 	return parseVmRSS(b)
+}
+
+// pssKiB is the proportional set size: each page shared by n processes
+// counts 1/n (a binary's pages shared by a master and its workers, a
+// forking master's copy-on-write memory), so the PSS of all processes adds
+// up to the memory they use together, which RSS overstates.
+func pssKiB(pid int) (int64, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return 0, false
+	}
+	return parseKiB(b, "Pss:")
 }
 
 // workerPIDs picks the worker processes of a server's tree: every descendant
@@ -151,16 +167,19 @@ func workerPIDs(tree []procStat) []int {
 	return out
 }
 
-// rssSampler samples VmRSS of every worker of a server every interval and
-// keeps the maximum seen for any single worker.
+// rssSampler samples VmRSS and PSS of every worker of a server every
+// interval and keeps the maximum of each seen for any single worker.
 type rssSampler struct {
 	root     int
 	stop     chan struct{}
 	done     chan struct{}
 	mu       sync.Mutex
-	peakKiB  int64
+	peak     memPeak
 	maxProcs int
 }
+
+// memPeak is the largest RSS and PSS of one worker, in KiB.
+type memPeak struct{ RSS, PSS int64 }
 
 func startRSSSampler(root int, every time.Duration) *rssSampler {
 	s := &rssSampler{root: root, stop: make(chan struct{}), done: make(chan struct{})}
@@ -188,21 +207,24 @@ func (s *rssSampler) sample() {
 		s.maxProcs = len(ws)
 	}
 	for _, pid := range ws {
-		if v, ok := rssKiB(pid); ok && v > s.peakKiB {
-			s.peakKiB = v
+		if v, ok := rssKiB(pid); ok && v > s.peak.RSS {
+			s.peak.RSS = v
+		}
+		if v, ok := pssKiB(pid); ok && v > s.peak.PSS {
+			s.peak.PSS = v
 		}
 	}
 }
 
-// Stop ends sampling and returns the peak RSS of one worker in KiB and the
+// Stop ends sampling and returns the peak RSS and PSS of one worker and the
 // largest number of worker processes seen at once.
-func (s *rssSampler) Stop() (int64, int) {
+func (s *rssSampler) Stop() (memPeak, int) {
 	close(s.stop)
 	<-s.done
 	s.sample()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.peakKiB, s.maxProcs
+	return s.peak, s.maxProcs
 }
 
 // waitIdle waits until root's process tree has used less than maxCPU of CPU

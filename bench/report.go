@@ -361,7 +361,7 @@ func renderMarkdown(rf *resultsFile, notes, chart string) string {
 		info.Checks, info.Warmup, info.Duration, info.WrkThreads, info.Connections, info.StreamConns)
 	p("One more checked request follows the timed run. Errors are wrk's socket errors (connect, read, write, timeout) plus responses with status ≥ 400, counted by a Lua `done()` hook, plus failed fresh-connection probes: during the timed run the harness sends one checked request on a new connection every 500 ms (2 s for the stream; 5 s timeout), which catches a server that serves a few connections and starves the others (wrk never sees requests that never complete). ")
 	p("CPU is user+system time of the server's whole process tree (/proc/PID/stat) over the timed run, per 1,000 requests. ")
-	p("RSS is the largest VmRSS of any single worker process (the children of the started process, or the process itself if it has none) sampled every 100 ms during warm-up and run. \"load\" is the 1-minute load average when the cell started: on a machine shared with other work, compare cells of similar load. Cells run workload by workload, every server in turn, so the servers compared on one workload run minutes apart at most.\n\n")
+	p("RSS is the largest VmRSS of any single worker process (the children of the started process, or the process itself if it has none) sampled every 100 ms during warm-up and run; PSS, sampled with it from /proc/PID/smaps_rollup, counts a page shared by n processes as 1/n (the server's binary and libraries shared by its master and workers, a forking master's copy-on-write memory), so it is each worker's share of the memory the server uses, where RSS counts every shared page in full in every process. The targets compare RSS, as the issue states them. \"load\" is the 1-minute load average when the cell started: on a machine shared with other work, compare cells of similar load. Cells run workload by workload, every server in turn, so the servers compared on one workload run minutes apart at most.\n\n")
 	p("Servers:\n\n")
 	for _, s := range info.Servers {
 		p("- **%s** — %s\n", s.Label, s.Note)
@@ -456,8 +456,8 @@ func renderMarkdown(rf *resultsFile, notes, chart string) string {
 
 	// Full figures.
 	p("\n## All figures\n\n")
-	p("| workload | server | req/s | p50 ms | p99 ms | new-conn probe max ms | CPU s / 1k req | peak RSS / worker MiB | procs | requests | load | errors |\n")
-	p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	p("| workload | server | req/s | p50 ms | p99 ms | new-conn probe max ms | CPU s / 1k req | peak RSS / worker MiB | peak PSS / worker MiB | procs | requests | load | errors |\n")
+	p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, w := range info.Workloads {
 		for _, s := range info.Servers {
 			c := m.get(s.Name, w.Name)
@@ -465,15 +465,19 @@ func renderMarkdown(rf *resultsFile, notes, chart string) string {
 				continue
 			}
 			if !c.ok() {
-				p("| %s | %s | %s | | | | | | | | %s | %s |\n", w.Name, s.Label, c.State, c.Load1, mdEscape(clipStr(c.Reason, 400)))
+				p("| %s | %s | %s | | | | | | | | | %s | %s |\n", w.Name, s.Label, c.State, c.Load1, mdEscape(clipStr(c.Reason, 400)))
 				continue
 			}
 			errs := mdEscape(c.ErrorText())
 			if errs == "" {
 				errs = "0"
 			}
-			p("| %s | %s | %.0f | %.2f | %.2f | %.1f | %.3f | %.1f | %d | %d | %s | %s |\n",
-				w.Name, s.Label, c.RPS, c.P50ms, c.P99ms, c.ProbeMaxMs, c.CPUPer1k, c.RSSPeakMiB, c.Procs, c.Requests, c.Load1, errs)
+			pss := "—" // results from before the harness sampled PSS
+			if c.PSSPeakMiB > 0 {
+				pss = fmt.Sprintf("%.1f", c.PSSPeakMiB)
+			}
+			p("| %s | %s | %.0f | %.2f | %.2f | %.1f | %.3f | %.1f | %s | %d | %d | %s | %s |\n",
+				w.Name, s.Label, c.RPS, c.P50ms, c.P99ms, c.ProbeMaxMs, c.CPUPer1k, c.RSSPeakMiB, pss, c.Procs, c.Requests, c.Load1, errs)
 		}
 	}
 
