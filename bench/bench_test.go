@@ -328,3 +328,39 @@ func TestParsePssFromSmapsRollup(t *testing.T) {
 		t.Errorf("own PSS = %d %v", v, ok)
 	}
 }
+
+func TestPickRoundShowsTheMedianUnlessARoundWentWrong(t *testing.T) {
+	ok := func(rps float64) *cellResult {
+		return &cellResult{State: "ok", wrkResult: wrkResult{RPS: rps}}
+	}
+	rounds := []*cellResult{ok(900), ok(1200), ok(1000)}
+	got := pickRound(rounds)
+	if got != rounds[2] {
+		t.Errorf("picked %v req/s, want the median 1000", got.RPS)
+	}
+	if want := []float64{900, 1200, 1000}; len(got.RoundsRPS) != 3 || got.RoundsRPS[0] != want[0] || got.RoundsRPS[1] != want[1] || got.RoundsRPS[2] != want[2] {
+		t.Errorf("rounds = %v, want %v in run order", got.RoundsRPS, want)
+	}
+
+	if got := pickRound([]*cellResult{ok(900), ok(1200)}); got.RPS != 900 {
+		t.Errorf("two rounds: picked %v, want the lower median", got.RPS)
+	}
+
+	bad := ok(1500)
+	bad.ProbeFail = 1
+	worse := ok(1400)
+	worse.ProbeFail = 2
+	if got := pickRound([]*cellResult{ok(1000), bad, worse}); got != worse {
+		t.Errorf("a round with errors must be shown, the one with most errors; picked %v", got.RPS)
+	}
+
+	failed := &cellResult{State: "failed", Reason: "server exited"}
+	if got := pickRound([]*cellResult{ok(1000), failed, bad}); got != failed {
+		t.Errorf("a failed round must be shown; picked %+v", got)
+	}
+
+	single := ok(5)
+	if got := pickRound([]*cellResult{single}); got != single || got.RoundsRPS != nil {
+		t.Errorf("one round: shown as is, with no per-round list")
+	}
+}

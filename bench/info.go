@@ -32,6 +32,7 @@ type runInfo struct {
 	Duration    string `json:"duration"`
 	Warmup      string `json:"warmup"`
 	Checks      int    `json:"checks"`
+	Rounds      int    `json:"rounds,omitempty"`
 	Django      string `json:"django"`
 
 	Servers   []serverInfo   `json:"servers"`
@@ -68,6 +69,7 @@ func collectInfo(ctx context.Context, h *harness, servers []*serverDef, workload
 		Threads:     cfg.Threads,
 		Connections: cfg.Connections,
 		StreamConns: cfg.StreamConns,
+		Rounds:      cfg.Rounds,
 		WrkThreads:  cfg.WrkThreads,
 		Duration:    cfg.Duration.String(),
 		Warmup:      cfg.Warmup.String(),

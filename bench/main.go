@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -43,6 +44,7 @@ type config struct {
 	Duration      time.Duration
 	Warmup        time.Duration
 	Checks        int
+	Rounds        int // each cell is run this many times, rounds interleaved; the median is reported
 	Gohost        string
 	GohostArgs    string
 }
@@ -69,6 +71,7 @@ type cellResult struct {
 	CPUSec      float64 `json:"cpu_s"`
 	CPUPer1k    float64 `json:"cpu_s_per_1k"`
 	RSSPeakMiB  float64 `json:"rss_peak_worker_mib"`
+	RoundsRPS   []float64 `json:"rounds_rps,omitempty"` // req/s of every round, in run order (-rounds > 1)
 	PSSPeakMiB  float64 `json:"pss_peak_worker_mib,omitempty"`
 	Procs       int     `json:"worker_procs"`
 	PostCheck   string  `json:"post_check_error,omitempty"`
@@ -124,12 +127,16 @@ func main() {
 	flag.IntVar(&cfg.WrkThreads, "wrk-threads", 2, "wrk threads")
 	flag.DurationVar(&cfg.Duration, "duration", 0, "timed run per cell (default 10s, 3s with -short)")
 	flag.DurationVar(&cfg.Warmup, "warmup", 0, "warm-up per cell (default 2s, 1s with -short)")
+	flag.IntVar(&cfg.Rounds, "rounds", 0, "runs of every cell, interleaved, the median reported (default 3, 1 with -short)")
 	flag.IntVar(&cfg.Checks, "checks", 5, "requests checked (status and body) before timing each cell")
 	flag.StringVar(&cfg.Gohost, "gohost", "bin/gohost", "gohost binary; if missing, ./cmd/gohost is built into a temp dir")
 	flag.StringVar(&cfg.GohostArgs, "gohost-args", "", "extra gohost flags (space-separated)")
 	flag.Parse()
 	if cfg.Duration == 0 {
 		cfg.Duration = map[bool]time.Duration{false: 10 * time.Second, true: 3 * time.Second}[cfg.Short]
+	}
+	if cfg.Rounds <= 0 {
+		cfg.Rounds = map[bool]int{false: 3, true: 1}[cfg.Short]
 	}
 	if cfg.Warmup == 0 {
 		cfg.Warmup = map[bool]time.Duration{false: 2 * time.Second, true: time.Second}[cfg.Short]
@@ -248,25 +255,32 @@ func run(ctx context.Context, cfg config, root string) int {
 	info := collectInfo(ctx, h, servers, workloads, dj)
 	info.LoadStart = loadAvg()
 	var cells []*cellResult
-	total := len(servers) * len(workloads)
+	total := len(servers) * len(workloads) * cfg.Rounds
 	i := 0
 	// Workload-major: the servers compared on a workload run back to back,
-	// so drift in the machine's load skews their ratios less.
+	// so drift in the machine's load skews their ratios less; with several
+	// rounds every server runs once per round before the next round starts.
 	for _, w := range workloads {
+		runs := make(map[string][]*cellResult, len(servers))
+		for round := 1; round <= cfg.Rounds; round++ {
+			for _, s := range servers {
+				i++
+				if ctx.Err() != nil {
+					logf("interrupted")
+					return 130
+				}
+				var c *cellResult
+				if e := prepErr[w.Name]; e != nil {
+					c = &cellResult{Server: s.Name, Workload: w.Name, State: "failed", Reason: "setup: " + e.Error()}
+				} else {
+					c = h.runCell(ctx, s, w)
+				}
+				runs[s.Name] = append(runs[s.Name], c)
+				logf("[%d/%d] %-16s %-12s %s", i, total, s.Name, w.Name, cellSummary(c))
+			}
+		}
 		for _, s := range servers {
-			i++
-			if ctx.Err() != nil {
-				logf("interrupted")
-				return 130
-			}
-			var c *cellResult
-			if e := prepErr[w.Name]; e != nil {
-				c = &cellResult{Server: s.Name, Workload: w.Name, State: "failed", Reason: "setup: " + e.Error()}
-			} else {
-				c = h.runCell(ctx, s, w)
-			}
-			cells = append(cells, c)
-			logf("[%d/%d] %-16s %-12s %s", i, total, s.Name, w.Name, cellSummary(c))
+			cells = append(cells, pickRound(runs[s.Name]))
 		}
 	}
 	if ctx.Err() != nil {
@@ -280,6 +294,37 @@ func run(ctx context.Context, cfg config, root string) int {
 		return 1
 	}
 	return 0
+}
+
+// pickRound chooses the round of a cell that the report shows: the one with
+// the median req/s (the lower median for an even count), unless a round
+// failed or had errors: then the first failed round, or else the round
+// with the most errors, so that no round's failure is hidden by the others.
+// The chosen cell carries every round's req/s.
+func pickRound(rounds []*cellResult) *cellResult {
+	if len(rounds) == 1 {
+		return rounds[0]
+	}
+	var pick *cellResult
+	for _, c := range rounds {
+		if !c.ok() {
+			pick = c
+			break
+		}
+		if n := c.TotalErrors(); n > 0 && (pick == nil || n > pick.TotalErrors()) {
+			pick = c
+		}
+	}
+	if pick == nil {
+		sorted := append([]*cellResult(nil), rounds...)
+		sort.SliceStable(sorted, func(a, b int) bool { return sorted[a].RPS < sorted[b].RPS })
+		pick = sorted[(len(sorted)-1)/2]
+	}
+	pick.RoundsRPS = make([]float64, len(rounds))
+	for i, c := range rounds {
+		pick.RoundsRPS[i] = c.RPS
+	}
+	return pick
 }
 
 func filterServers(all []*serverDef, sel map[string]bool) []*serverDef {

@@ -359,6 +359,9 @@ func renderMarkdown(rf *resultsFile, notes, chart string) string {
 	p("One server at a time on 127.0.0.1 (a fresh server per cell, started in the app's directory, with the caller's environment less any GOHOST_* variable), %d worker processes each, %d threads where the server has threads. ", info.Workers, info.Threads)
 	p("Before timing, %d requests through Go's net/http client check status, Content-Type and body; the harness then waits until the server's processes are idle (less than 10%% of a core for two 300 ms windows: every worker has loaded the app), then wrk warms up for %s and measures for %s (%d wrk threads, %d connections; %d for the stream). ",
 		info.Checks, info.Warmup, info.Duration, info.WrkThreads, info.Connections, info.StreamConns)
+	if info.Rounds > 1 {
+		p("Every cell ran %d times, the rounds interleaved (for each workload, every server once per round before the next round), and the figures shown for a cell are those of its round with the median req/s; a round that failed or had errors is shown instead, so that none is hidden. Every round's req/s is in the last column of All figures. ", info.Rounds)
+	}
 	p("One more checked request follows the timed run. Errors are wrk's socket errors (connect, read, write, timeout) plus responses with status ≥ 400, counted by a Lua `done()` hook, plus failed fresh-connection probes: during the timed run the harness sends one checked request on a new connection every 500 ms (2 s for the stream; 5 s timeout), which catches a server that serves a few connections and starves the others (wrk never sees requests that never complete). ")
 	p("CPU is user+system time of the server's whole process tree (/proc/PID/stat) over the timed run, per 1,000 requests. ")
 	p("RSS is the largest VmRSS of any single worker process (the children of the started process, or the process itself if it has none) sampled every 100 ms during warm-up and run; PSS, sampled with it from /proc/PID/smaps_rollup, counts a page shared by n processes as 1/n (the server's binary and libraries shared by its master and workers, a forking master's copy-on-write memory), so it is each worker's share of the memory the server uses, where RSS counts every shared page in full in every process. The targets compare RSS, as the issue states them. \"load\" is the 1-minute load average when the cell started: on a machine shared with other work, compare cells of similar load. Cells run workload by workload, every server in turn, so the servers compared on one workload run minutes apart at most.\n\n")
@@ -456,8 +459,12 @@ func renderMarkdown(rf *resultsFile, notes, chart string) string {
 
 	// Full figures.
 	p("\n## All figures\n\n")
-	p("| workload | server | req/s | p50 ms | p99 ms | new-conn probe max ms | CPU s / 1k req | peak RSS / worker MiB | peak PSS / worker MiB | procs | requests | load | errors |\n")
-	p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	rounds, roundsSep := "", ""
+	if info.Rounds > 1 {
+		rounds, roundsSep = " req/s per round |", "---|"
+	}
+	p("| workload | server | req/s | p50 ms | p99 ms | new-conn probe max ms | CPU s / 1k req | peak RSS / worker MiB | peak PSS / worker MiB | procs | requests | load | errors |%s\n", rounds)
+	p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|%s\n", roundsSep)
 	for _, w := range info.Workloads {
 		for _, s := range info.Servers {
 			c := m.get(s.Name, w.Name)
@@ -465,7 +472,7 @@ func renderMarkdown(rf *resultsFile, notes, chart string) string {
 				continue
 			}
 			if !c.ok() {
-				p("| %s | %s | %s | | | | | | | | | %s | %s |\n", w.Name, s.Label, c.State, c.Load1, mdEscape(clipStr(c.Reason, 400)))
+				p("| %s | %s | %s | | | | | | | | | %s | %s |%s\n", w.Name, s.Label, c.State, c.Load1, mdEscape(clipStr(c.Reason, 400)), roundsCell(info, c))
 				continue
 			}
 			errs := mdEscape(c.ErrorText())
@@ -476,8 +483,8 @@ func renderMarkdown(rf *resultsFile, notes, chart string) string {
 			if c.PSSPeakMiB > 0 {
 				pss = fmt.Sprintf("%.1f", c.PSSPeakMiB)
 			}
-			p("| %s | %s | %.0f | %.2f | %.2f | %.1f | %.3f | %.1f | %s | %d | %d | %s | %s |\n",
-				w.Name, s.Label, c.RPS, c.P50ms, c.P99ms, c.ProbeMaxMs, c.CPUPer1k, c.RSSPeakMiB, pss, c.Procs, c.Requests, c.Load1, errs)
+			p("| %s | %s | %.0f | %.2f | %.2f | %.1f | %.3f | %.1f | %s | %d | %d | %s | %s |%s\n",
+				w.Name, s.Label, c.RPS, c.P50ms, c.P99ms, c.ProbeMaxMs, c.CPUPer1k, c.RSSPeakMiB, pss, c.Procs, c.Requests, c.Load1, errs, roundsCell(info, c))
 		}
 	}
 
@@ -514,4 +521,17 @@ func shortCell(c *cellResult) string {
 		s += " (errors)"
 	}
 	return s
+}
+
+// roundsCell is the "req/s per round" cell of a row (with its leading
+// space), or "" when the run had one round.
+func roundsCell(info runInfo, c *cellResult) string {
+	if info.Rounds <= 1 {
+		return ""
+	}
+	parts := make([]string, len(c.RoundsRPS))
+	for i, v := range c.RoundsRPS {
+		parts[i] = fmt.Sprintf("%.0f", v)
+	}
+	return " " + strings.Join(parts, ", ") + " |"
 }
