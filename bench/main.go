@@ -67,15 +67,15 @@ type cellResult struct {
 	State    string `json:"state"` // ok | n/a | failed
 	Reason   string `json:"reason,omitempty"`
 	wrkResult
-	Connections int     `json:"connections"`
-	CPUSec      float64 `json:"cpu_s"`
-	CPUPer1k    float64 `json:"cpu_s_per_1k"`
-	RSSPeakMiB  float64 `json:"rss_peak_worker_mib"`
+	Connections int       `json:"connections"`
+	CPUSec      float64   `json:"cpu_s"`
+	CPUPer1k    float64   `json:"cpu_s_per_1k"`
+	RSSPeakMiB  float64   `json:"rss_peak_worker_mib"`
 	RoundsRPS   []float64 `json:"rounds_rps,omitempty"` // req/s of every round, in run order (-rounds > 1)
-	PSSPeakMiB  float64 `json:"pss_peak_worker_mib,omitempty"`
-	Procs       int     `json:"worker_procs"`
-	PostCheck   string  `json:"post_check_error,omitempty"`
-	Load1       string  `json:"loadavg1_before,omitempty"` // 1-minute load average when the cell started
+	PSSPeakMiB  float64   `json:"pss_peak_worker_mib,omitempty"`
+	Procs       int       `json:"worker_procs"`
+	PostCheck   string    `json:"post_check_error,omitempty"`
+	Load1       string    `json:"loadavg1_before,omitempty"` // 1-minute load average when the cell started
 	probeResult
 }
 
