@@ -60,6 +60,7 @@ run-django: setup build django-demo
 test: export GOHOST_BIN := $(CURDIR)/$(BIN)
 test: setup build django-demo
 	$(GO) vet ./...
+	$(GO) vet -tags pyshared ./pybridge  # the shared-libpython build still compiles
 	$(GO) test -count=1 -timeout $(GOTEST_TIMEOUT) ./...
 	$(PYTHON) -m pytest -q -p no:cacheprovider python/tests
 	$(MAKE) --no-print-directory fuzz-ci

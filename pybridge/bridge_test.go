@@ -191,6 +191,23 @@ func TestListResponseGetsContentLength(t *testing.T) {
 	})
 }
 
+// CPython is linked into the binary; the extension modules of lib-dynload
+// (and C extensions from wheels) are shared objects that must find the
+// Py* symbols in it (-Wl,--export-dynamic in cgo.go).
+func TestSharedObjectExtensionModulesLoad(t *testing.T) {
+	mods := []string{"_sqlite3", "_json", "_ssl", "_ctypes", "_decimal", "_hashlib", "_asyncio", "_lzma", "_queue"}
+	onThread(t, func(th *Thread) {
+		ex := serve(th, "/extensions", strings.Join(mods, ","), nil, true, nil)
+		require.Nil(t, ex.failed, "import failed: %v", ex.failed)
+		assert.Equal(t, "200 OK", ex.status)
+		lines := strings.Split(ex.out.String(), "\n")
+		require.Len(t, lines, len(mods))
+		for i, line := range lines {
+			assert.Regexp(t, "^"+mods[i]+` /.*/lib-dynload/.*\.so$`, line)
+		}
+	})
+}
+
 func TestEnvironEntries(t *testing.T) {
 	onThread(t, func(th *Thread) {
 		ex := serve(th, "/environ", "a=1", nil, true, nil)

@@ -28,6 +28,16 @@ def application(environ, start_response):
     if path == "/hello":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"Hello, ", b"World!"]
+    if path == "/extensions":
+        # Shared-object extension modules find the C API in the gohost
+        # binary itself (CPython is linked in statically).
+        import importlib
+        out = []
+        for name in environ["QUERY_STRING"].split(","):
+            mod = importlib.import_module(name)
+            out.append("%s %s" % (name, getattr(mod, "__file__", "built-in")))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return ["\n".join(out).encode()]
     if path == "/environ":
         start_response("200 OK", [("Content-Type", "text/plain")])
         keys = sorted(k for k in environ if k != "wsgi.input")
