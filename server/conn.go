@@ -31,7 +31,11 @@ type conn struct {
 	pendingTimer *time.Timer
 	isTLS        bool
 
-	br     *bufio.Reader // reads requests; one per conn, reused
+	// raw reads and writes rwc with raw system calls when it is a plain
+	// socket (raw.rc non-nil); see rawSocket.
+	raw rawSocket
+
+	br     *bufio.Reader // reads requests (through raw if set); one per conn, reused
 	p      parser
 	info   headInfo
 	req    Request
@@ -60,7 +64,12 @@ func newConn(s *Server, rwc net.Conn) *conn {
 	c.state.Store(int32(StateNew))
 	c.since.Store(time.Now().UnixNano())
 	_, c.isTLS = rwc.(*tls.Conn)
-	c.br.Reset(rwc)
+	c.raw.rc = rawConnOf(rwc)
+	if c.raw.rc != nil {
+		c.br.Reset(&c.raw)
+	} else {
+		c.br.Reset(rwc)
+	}
 	c.p.lineLimit = s.cfg.LimitRequestLine
 	c.p.fieldLimit = s.cfg.LimitRequestFieldSize
 	c.p.maxFields = s.cfg.LimitRequestFields
@@ -85,6 +94,7 @@ func (c *conn) release() {
 	c.req = Request{Header: c.req.Header[:0]}
 	c.access = AccessEntry{}
 	c.br.Reset(nil)
+	c.raw.rc = nil
 	c.srv, c.rwc = nil, nil
 	connPool.Put(c)
 }
@@ -374,11 +384,17 @@ func (c *conn) writeContinue() error {
 // write writes b with the write deadline armed.
 func (c *conn) write(b []byte) (int, error) {
 	c.armWrite()
+	if c.raw.rc != nil && len(b) <= rawWriteMax {
+		return c.raw.Write(b)
+	}
 	return c.rwc.Write(b)
 }
 
 func (c *conn) writeBuffers(v *net.Buffers) (int64, error) {
 	c.armWrite()
+	if c.raw.rc != nil && buffersLen(*v) <= rawWriteMax {
+		return c.raw.WriteBuffers(v)
+	}
 	return v.WriteTo(c.rwc)
 }
 
