@@ -116,6 +116,8 @@ const maxIovecs = 1024
 func (s *rawSocket) WriteBuffers(v *net.Buffers) (int64, error) {
 	var total int64
 	var errno syscall.Errno
+	// The pooled conn must not keep the response's buffers reachable.
+	defer clear(s.iov[:])
 	err := s.rc.Write(func(fd uintptr) bool {
 		for {
 			vec := s.iov[:0]
