@@ -110,14 +110,7 @@ func runWorker(cfg *config.Config, elog *logs.ErrorLog) int {
 	scfg.AcceptGate = p.acceptGate
 	if b := ctl.Board(); b != nil {
 		p.board = b
-		scfg.ConnState = func(_ net.Conn, st server.ConnState) {
-			switch st {
-			case server.StateNew:
-				b.Add(1)
-			case server.StateClosed:
-				b.Add(-1)
-			}
-		}
+		scfg.KeptConns = b.Add
 	}
 	if cfg.CertFile != "" {
 		// A HUP starts new workers, which read the certificate afresh.

@@ -151,6 +151,16 @@ type Config struct {
 	ErrorLog  *slog.Logger       // nil = slog.Default()
 	AccessLog func(*AccessEntry) // nil = none; called after each response (entry valid during the call only)
 
+	// KeptConns, when set, is told +1 when a connection is first kept alive
+	// after a response (or starts HTTP/2) and -1 when such a connection
+	// closes: the running count of connections that last, which a worker
+	// publishes to balance kept-alive connections across processes. A
+	// connection that closes after one response is never counted: it
+	// leaves within one request, and counting it made the workers hold
+	// new connections back from each other for nothing that lasts. Called
+	// from the connection's goroutine; it must not block.
+	KeptConns func(delta int)
+
 	// ConnState, when set, is called on every connection state change (see
 	// ConnState), from the connection's goroutine (or Shutdown's). It must
 	// not block.

@@ -30,6 +30,9 @@ type conn struct {
 	pendingOn    atomic.Bool
 	pendingTimer *time.Timer
 	isTLS        bool
+	// kept: counted in Config.KeptConns (from its first keep-alive until it
+	// closes).
+	kept bool
 
 	// raw reads and writes rwc with raw system calls when it is a plain
 	// socket (raw.rc non-nil); see rawSocket.
@@ -75,6 +78,7 @@ func newConn(s *Server, rwc net.Conn) *conn {
 	c.p.maxFields = s.cfg.LimitRequestFields
 	c.writeDeadline = time.Time{}
 	c.linger = false
+	c.kept = false
 	return c
 }
 
@@ -108,8 +112,6 @@ func (c *conn) setState(s ConnState) {
 	c.srv.stateHook(c.rwc, s)
 }
 
-// claim moves the connection from New or Idle to Reading unless Shutdown
-// closed it first (then it returns false).
 // markPending counts c as just accepted (see pendingOn).
 func (c *conn) markPending() {
 	c.pendingOn.Store(true)
@@ -124,6 +126,25 @@ func (c *conn) unpend() {
 	}
 }
 
+// markKept counts c in Config.KeptConns, once: it was kept alive after a
+// response, or carries HTTP/2.
+func (c *conn) markKept() {
+	if f := c.srv.cfg.KeptConns; f != nil && !c.kept {
+		c.kept = true
+		f(1)
+	}
+}
+
+// unmarkKept stops counting c in Config.KeptConns (it is closing).
+func (c *conn) unmarkKept() {
+	if c.kept {
+		c.kept = false
+		c.srv.cfg.KeptConns(-1)
+	}
+}
+
+// claim moves the connection from New or Idle to Reading unless Shutdown
+// closed it first (then it returns false).
 func (c *conn) claim() bool {
 	if c.pendingTimer != nil {
 		c.pendingTimer.Stop()
@@ -150,6 +171,7 @@ func (c *conn) serve() {
 	s := c.srv
 	defer func() {
 		c.close()
+		c.unmarkKept()
 		if ConnState(c.state.Swap(int32(StateClosed))) != StateClosed {
 			s.stateHook(c.rwc, StateClosed)
 		}
@@ -214,6 +236,7 @@ func (c *conn) serve() {
 		// its way. Shutdown closes the connection after its grace if nothing
 		// comes; a request that does come is answered with Connection: close.
 		c.setState(StateIdle)
+		c.markKept()
 		idle = s.cfg.KeepAliveTimeout
 	}
 }

@@ -646,3 +646,44 @@ func TestAcceptGateIsAskedAboutAQueuedConnection(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 200, res.StatusCode)
 }
+
+// KeptConns counts the connections that last: one from its first keep-alive
+// until it closes; one that closes after its response (Connection: close,
+// HTTP/1.0 without keep-alive, a refused head) never.
+func TestKeptConnsCountsConnectionsKeptAlive(t *testing.T) {
+	var kept atomic.Int32
+	seen := make(chan int32, 8) // the count while the handler runs
+	ts := newTestServer(t, Config{KeptConns: func(d int) { kept.Add(int32(d)) }},
+		func(w *ResponseWriter, r *Request) {
+			seen <- kept.Load()
+			okHandler(w, r)
+		})
+	eventually := func(want int32, msg string) {
+		t.Helper()
+		require.Eventually(t, func() bool { return kept.Load() == want }, 3*time.Second, time.Millisecond,
+			"%s: count %d, want %d", msg, kept.Load(), want)
+	}
+
+	c := ts.dial()
+	c.Write([]byte(get))
+	readUntil(t, c, "ok")
+	assert.Equal(t, int32(0), <-seen, "not counted before its first response")
+	eventually(1, "kept alive after its response")
+	c.Write([]byte(get))
+	readUntil(t, c, "ok")
+	assert.Equal(t, int32(1), <-seen)
+	eventually(1, "counted once, however many requests")
+
+	ts.do("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+	ts.do("GET / HTTP/1.0\r\n\r\n")
+	ts.do("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n") // refused head
+	assert.Equal(t, int32(1), <-seen)
+	assert.Equal(t, int32(1), <-seen)
+	ts.do("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+	assert.Equal(t, int32(1), <-seen)
+	assert.Equal(t, int32(2), <-seen, "a pipelined connection counts from its first keep-alive")
+	eventually(1, "uncounted when it closes after its last request")
+
+	c.Close()
+	eventually(0, "uncounted when the client closes it")
+}

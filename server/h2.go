@@ -174,6 +174,7 @@ func (c *conn) serveH2(rwc net.Conn) {
 		return // Shutdown closed it first
 	}
 	s.stateHook(c.rwc, StateActive)
+	c.markKept() // an HTTP/2 connection lasts: it carries many requests
 	s.h2.conns.Add(1)
 	defer s.h2.conns.Add(-1)
 	// x/net has its own timeouts (preface, idle, write); ours are done.

@@ -656,3 +656,21 @@ func TestH2ShutdownIdle(t *testing.T) {
 	require.NoError(t, e.srv.Shutdown(context.Background()))
 	assert.Less(t, time.Since(start), 3*time.Second)
 }
+
+// An HTTP/2 connection lasts from its start (Config.KeptConns), over TLS
+// and over h2c, until it closes.
+func TestH2ConnectionCountsAsKept(t *testing.T) {
+	for _, useTLS := range []bool{true, false} {
+		var kept atomic.Int32
+		seen := make(chan int32, 1)
+		e := newH2Env(t, Config{KeptConns: func(d int) { kept.Add(int32(d)) }}, func(w *ResponseWriter, r *Request) {
+			seen <- kept.Load()
+			okHandler(w, r)
+		}, useTLS)
+		e.get("/")
+		assert.Equal(t, int32(1), <-seen, "tls %v: counted while its first stream runs", useTLS)
+		e.tr.CloseIdleConnections()
+		require.Eventually(t, func() bool { return kept.Load() == 0 }, 3*time.Second, time.Millisecond,
+			"tls %v: uncounted when it closes", useTLS)
+	}
+}

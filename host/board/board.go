@@ -1,5 +1,5 @@
-// Package board is the workers' shared scoreboard of open connections, used
-// to balance kept-alive connections across worker processes.
+// Package board is the workers' shared scoreboard of lasting connections,
+// used to balance kept-alive connections across worker processes.
 //
 // Each worker serves the connections it accepted for as long as they stay
 // open, so a burst of connections split 50/14 between two workers stays
@@ -7,6 +7,8 @@
 // for the life of their connections. The kernel's shared accept queue cannot
 // help (it hands a connection to whichever worker asks first), so each worker
 // publishes its count here and defers to a sibling that has clearly fewer.
+// What a worker counts is its business (gohost counts connections expected
+// to stay open: server.Config.LastingConns); the board only compares.
 //
 // Each worker also publishes whether it is full (every Python thread busy and
 // requests waiting): a new connection goes to a worker with room before one
@@ -15,7 +17,7 @@
 // The board is a small shared memory file (memfd) created by the master and
 // inherited by every worker; one int32 slot per worker, updated with atomic
 // operations. A slot holds 0 when no worker uses it, else
-// (open connections + 1) << 1 | full.
+// (connections + 1) << 1 | full.
 package board
 
 import (
@@ -101,7 +103,7 @@ func (b *Board) Join(open int) { b.slots[b.self].Store(int32(open+1) << 1) }
 // siblings must not wait for it.
 func (b *Board) Leave() { b.slots[b.self].Store(0) }
 
-// Add changes this worker's count of open connections by delta, unless it
+// Add changes this worker's count of connections by delta, unless it
 // has left.
 func (b *Board) Add(delta int) {
 	b.update(func(v int32) int32 { return max(v>>1+int32(delta), 1)<<1 | v&1 })
@@ -130,7 +132,7 @@ func (b *Board) update(f func(int32) int32) {
 	}
 }
 
-// Count is this worker's published count of open connections (-1 when
+// Count is this worker's published count of connections (-1 when
 // absent).
 func (b *Board) Count() int { return int(b.slots[b.self].Load()>>1) - 1 }
 
@@ -139,7 +141,7 @@ func (b *Board) Full() bool { return b.slots[b.self].Load()&1 == 1 }
 
 // Prefers reports whether the next connection is better served by a
 // present sibling: one with room while this worker is full, or one as
-// full as this worker with at least margin fewer open connections.
+// full as this worker with at least margin fewer connections.
 func (b *Board) Prefers(margin int) bool {
 	mine := b.slots[b.self].Load()
 	if mine <= 0 {
