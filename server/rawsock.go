@@ -40,7 +40,7 @@ const rawWriteMax = 16 << 10
 // plain socket (TLS, a wrapper without a file descriptor).
 func rawConnOf(rwc net.Conn) syscall.RawConn {
 	switch rwc.(type) {
-	case *net.TCPConn, *net.UnixConn:
+	case *net.TCPConn, *net.UnixConn, *sockConn:
 	default:
 		return nil
 	}

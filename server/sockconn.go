@@ -1,0 +1,291 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// A TCP connection accepted by net.TCPListener costs eight system calls
+// before its first read: accept4, epoll_ctl, getsockname and five
+// setsockopt (TCP_NODELAY and four for keep-alive probes, which the
+// standard library sets on every accepted socket and which an inherited
+// listener cannot turn off). Linux copies those options from the listening
+// socket to the sockets it accepts, so sockListener sets them once on the
+// listener and accepts with accept4 itself: accept4, fcntl (os.NewFile
+// checks the descriptor is non-blocking) and epoll_ctl, plus getsockname
+// only when the listener is bound to a wildcard address. Under Connection:
+// close, one connection per request, that is a third of a request's
+// system calls.
+
+// Keep-alive probes as the standard library sets them on accepted
+// connections (net.ListenConfig's defaults).
+const (
+	keepAliveIdle     = 15 // seconds
+	keepAliveInterval = 15 // seconds
+	keepAliveCount    = 9
+)
+
+// sockListener accepts from a TCP listener with raw accept4. A listener's
+// own RawConn cannot wait for readability, so it waits on a duplicate of
+// the listening socket made pollable as an *os.File; Close and SetDeadline
+// apply to both. Everything else is the listener's.
+type sockListener struct {
+	*net.TCPListener
+	f      *os.File // duplicate of the listening socket, in the poller
+	rc     syscall.RawConn
+	addr   *net.TCPAddr // a connection's local address, unless wild
+	wild   bool         // bound to 0.0.0.0 or [::]: ask each socket
+	closed atomic.Bool
+}
+
+// fastAccept returns l accepting through sockListener when it is a TCP
+// listener whose socket takes the options accepted sockets inherit, else
+// l itself.
+func fastAccept(l net.Listener) net.Listener {
+	tl, ok := l.(*net.TCPListener)
+	if !ok {
+		return l
+	}
+	addr, ok := tl.Addr().(*net.TCPAddr)
+	if !ok {
+		return l
+	}
+	lrc, err := tl.SyscallConn()
+	if err != nil {
+		return l
+	}
+	dup := -1
+	var serr error
+	err = lrc.Control(func(fd uintptr) {
+		for _, o := range [...]struct{ level, opt, v int }{
+			{unix.IPPROTO_TCP, unix.TCP_NODELAY, 1},
+			{unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1},
+			{unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, keepAliveIdle},
+			{unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, keepAliveInterval},
+			{unix.IPPROTO_TCP, unix.TCP_KEEPCNT, keepAliveCount},
+		} {
+			if serr = unix.SetsockoptInt(int(fd), o.level, o.opt, o.v); serr != nil {
+				return
+			}
+		}
+		dup, serr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+	})
+	if err != nil || serr != nil {
+		return l // accepted sockets would miss an option: let Go set them
+	}
+	f := os.NewFile(uintptr(dup), "tcp-listener") // non-blocking like the listener: pollable
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return l
+	}
+	return &sockListener{TCPListener: tl, f: f, rc: rc, addr: addr, wild: addr.IP.IsUnspecified()}
+}
+
+// Accept waits for a connection (honouring SetDeadline) and wraps its
+// socket in a sockConn.
+func (l *sockListener) Accept() (net.Conn, error) {
+	var nfd int
+	var sa syscall.Sockaddr
+	var aerr error
+	err := l.rc.Read(func(fd uintptr) bool {
+		for {
+			// syscall's, not x/sys/unix's: that one asks every IPv4 socket
+			// for its protocol (one more system call).
+			nfd, sa, aerr = syscall.Accept4(int(fd), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+			switch aerr {
+			case syscall.EINTR, syscall.ECONNABORTED: // as the standard library: try the next one
+				continue
+			case syscall.EAGAIN:
+				return false // none queued: wait in the poller
+			}
+			return true
+		}
+	})
+	switch {
+	case l.closed.Load():
+		err = net.ErrClosed
+	case err == nil && aerr != nil:
+		err = os.NewSyscallError("accept4", aerr)
+	}
+	if err != nil {
+		if nfd > 0 && aerr == nil { // accepted as the listener closed
+			syscall.Close(nfd)
+		}
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.addr, Err: err}
+	}
+	local := l.addr
+	if l.wild {
+		if lsa, err := syscall.Getsockname(nfd); err == nil {
+			local = tcpAddr(lsa)
+		}
+	}
+	f := os.NewFile(uintptr(nfd), "tcp") // registers the socket with the poller
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.addr, Err: err}
+	}
+	return &sockConn{f: f, rc: rc, local: local, remote: tcpAddr(sa)}, nil
+}
+
+// Close closes the listener and ends a waiting Accept.
+func (l *sockListener) Close() error {
+	l.closed.Store(true)
+	l.f.Close()
+	return l.TCPListener.Close()
+}
+
+// SetDeadline bounds Accept.
+func (l *sockListener) SetDeadline(t time.Time) error { return l.f.SetReadDeadline(t) }
+
+func tcpAddr(sa syscall.Sockaddr) *net.TCPAddr {
+	switch sa := sa.(type) {
+	case *syscall.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(sa.Addr[:]).To16(), Port: sa.Port}
+	case *syscall.SockaddrInet6:
+		a := &net.TCPAddr{IP: net.IP(sa.Addr[:]), Port: sa.Port}
+		if sa.ZoneId != 0 {
+			if ifi, err := net.InterfaceByIndex(int(sa.ZoneId)); err == nil {
+				a.Zone = ifi.Name
+			}
+		}
+		return a
+	}
+	return &net.TCPAddr{}
+}
+
+// sockConn is an accepted TCP socket served through an *os.File (which
+// gives it the runtime poller and deadlines). Its errors read like
+// net.TCPConn's: *net.OpError, net.ErrClosed once closed.
+type sockConn struct {
+	f             *os.File
+	rc            syscall.RawConn
+	local, remote *net.TCPAddr
+}
+
+func (c *sockConn) Read(b []byte) (int, error) {
+	n, err := c.f.Read(b)
+	if err != nil && err != io.EOF {
+		err = c.opError("read", err)
+	}
+	return n, err
+}
+
+func (c *sockConn) Write(b []byte) (int, error) {
+	n, err := c.f.Write(b)
+	if err != nil {
+		err = c.opError("write", err)
+	}
+	return n, err
+}
+
+func (c *sockConn) Close() error {
+	if err := c.f.Close(); err != nil {
+		return c.opError("close", err)
+	}
+	return nil
+}
+
+// CloseWrite shuts down the sending side (lingering close).
+func (c *sockConn) CloseWrite() error {
+	var serr error
+	if err := c.rc.Control(func(fd uintptr) { serr = unix.Shutdown(int(fd), unix.SHUT_WR) }); err != nil {
+		return c.opError("close", err)
+	}
+	if serr != nil {
+		return c.opError("close", os.NewSyscallError("shutdown", serr))
+	}
+	return nil
+}
+
+func (c *sockConn) LocalAddr() net.Addr                { return c.local }
+func (c *sockConn) RemoteAddr() net.Addr               { return c.remote }
+func (c *sockConn) SetDeadline(t time.Time) error      { return c.f.SetDeadline(t) }
+func (c *sockConn) SetReadDeadline(t time.Time) error  { return c.f.SetReadDeadline(t) }
+func (c *sockConn) SetWriteDeadline(t time.Time) error { return c.f.SetWriteDeadline(t) }
+
+// SyscallConn is the socket's RawConn (rawSocket reads and writes through
+// it).
+func (c *sockConn) SyscallConn() (syscall.RawConn, error) { return c.rc, nil }
+
+// ReadFrom sends a file with sendfile(2), as net.TCPConn does (the
+// ResponseWriter's sendfile path hands it an *io.LimitedReader over an
+// *os.File); anything else is copied.
+func (c *sockConn) ReadFrom(r io.Reader) (int64, error) {
+	remain := int64(1<<63 - 1)
+	lr, limited := r.(*io.LimitedReader)
+	if limited {
+		remain, r = lr.N, lr.R
+	}
+	f, ok := r.(*os.File)
+	if !ok {
+		if limited {
+			r = lr
+		}
+		return io.Copy(writerOnly{c}, r)
+	}
+	src, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var sent int64
+	var werr, serr error
+	rerr := src.Control(func(in uintptr) {
+		werr = c.rc.Write(func(out uintptr) bool {
+			for remain > 0 {
+				n, err := unix.Sendfile(int(out), int(in), nil, int(min(remain, 1<<30)))
+				if n > 0 {
+					sent += int64(n)
+					remain -= int64(n)
+				}
+				switch {
+				case err == unix.EINTR:
+				case err == unix.EAGAIN:
+					return false // socket full: wait in the poller
+				case err != nil:
+					serr = os.NewSyscallError("sendfile", err)
+					return true
+				case n == 0:
+					return true // end of the file
+				}
+			}
+			return true
+		})
+	})
+	if limited {
+		lr.N = remain
+	}
+	if werr == nil {
+		werr = serr
+	}
+	if werr == nil {
+		werr = rerr
+	}
+	if werr != nil {
+		return sent, c.opError("sendfile", werr)
+	}
+	return sent, nil
+}
+
+// writerOnly hides ReadFrom from io.Copy (which would call it again).
+type writerOnly struct{ io.Writer }
+
+// opError wraps err as net.TCPConn would report it.
+func (c *sockConn) opError(op string, err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	if errors.Is(err, os.ErrClosed) {
+		err = net.ErrClosed
+	}
+	return &net.OpError{Op: op, Net: "tcp", Source: c.local, Addr: c.remote, Err: err}
+}
