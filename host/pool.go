@@ -38,7 +38,7 @@ type pool struct {
 	inflight atomic.Int32  // requests handed to the pool and not finished
 	freed    chan struct{} // a request finished (acceptGate waits on it)
 
-	board            *board.Board // lasting connections of every worker; nil: no balancing
+	board            *board.Board // kept-alive connections of every worker; nil: no balancing
 	balanceRestUntil atomic.Int64 // unix nanos: no deferring to siblings before
 	rec              *metrics.Recorder
 
@@ -162,7 +162,7 @@ const gateMaxWait = 50 * time.Millisecond
 
 // Balancing connections across workers (host/board): a worker that a
 // sibling is better placed than (room while this one is full, or at least
-// balanceMargin fewer lasting connections) lets the sibling take the next
+// balanceMargin fewer kept-alive connections) lets the sibling take the next
 // connection, rechecking every balancePoll. A worker with room waits at most
 // balanceMaxWait: a sibling that does not take it in time is busy or
 // stuck, and the worker then stops deferring for balanceRest, so that a

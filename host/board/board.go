@@ -1,4 +1,4 @@
-// Package board is the workers' shared scoreboard of lasting connections,
+// Package board is the workers' shared scoreboard of kept-alive connections,
 // used to balance kept-alive connections across worker processes.
 //
 // Each worker serves the connections it accepted for as long as they stay
@@ -7,8 +7,8 @@
 // for the life of their connections. The kernel's shared accept queue cannot
 // help (it hands a connection to whichever worker asks first), so each worker
 // publishes its count here and defers to a sibling that has clearly fewer.
-// What a worker counts is its business (gohost counts connections expected
-// to stay open: server.Config.LastingConns); the board only compares.
+// What a worker counts is its business (gohost counts kept-alive
+// connections: server.Config.KeptConns); the board only compares.
 //
 // Each worker also publishes whether it is full (every Python thread busy and
 // requests waiting): a new connection goes to a worker with room before one

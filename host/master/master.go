@@ -42,7 +42,7 @@ type master struct {
 	stopping bool // TERM/INT/QUIT received or halting: no more spawns
 	exitCode int
 
-	board    *board.Board // lasting connections per worker (nil: no balancing)
+	board    *board.Board // kept-alive connections per worker (nil: no balancing)
 	slotUsed []bool       // board slots held by live workers
 
 	oom       *oomCounter
