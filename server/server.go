@@ -181,15 +181,16 @@ func (s *Server) Serve(l net.Listener) error {
 
 // acceptQueue looks at a listener's queue of connections without
 // accepting them, for AcceptGate. A listener's own RawConn cannot wait for
-// readability, so it watches a duplicate of the listening socket through
-// the runtime's poller.
+// readability, so it waits through the runtime's poller on a duplicate of
+// the listening socket: the one a sockListener already has, else one of
+// its own.
 type acceptQueue struct {
 	dl     interface{ SetDeadline(time.Time) error } // nil: no deadlines
 	lrc    syscall.RawConn                           // the listener's; nil: the queue cannot be seen
 	waited bool                                      // wait was called since Serve reset it (Serve's goroutine only)
 
 	mu      sync.Mutex // guards the fields below (wait may race with close)
-	watch   *os.File   // duplicate of the listening socket, made on first wait
+	watch   *os.File   // own duplicate of the listening socket, made on first wait; nil when rc is a sockListener's
 	rc      syscall.RawConn
 	noWatch bool // the duplicate could not be made: wait returns at once
 	closed  bool
@@ -198,6 +199,13 @@ type acceptQueue struct {
 func newAcceptQueue(l net.Listener) *acceptQueue {
 	q := &acceptQueue{}
 	q.dl, _ = l.(interface{ SetDeadline(time.Time) error })
+	if sl, ok := l.(*sockListener); ok {
+		// Its duplicate is in the poller already. The queue does not own
+		// it: closing the listener (Serve's return, Shutdown, Close) ends
+		// a wait.
+		q.lrc, q.rc = sl.rc, sl.rc
+		return q
+	}
 	if sc, ok := l.(syscall.Conn); ok && q.dl != nil {
 		q.lrc, _ = sc.SyscallConn()
 	}
@@ -256,7 +264,8 @@ func (q *acceptQueue) queued() bool {
 	return ready
 }
 
-// close ends a wait and any later one; safe to call more than once.
+// close ends a wait and any later one (a wait on a sockListener's
+// duplicate ends when the listener closes); safe to call more than once.
 func (q *acceptQueue) close() {
 	q.mu.Lock()
 	defer q.mu.Unlock()

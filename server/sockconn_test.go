@@ -95,6 +95,48 @@ func TestFastAcceptDeadlineAndClose(t *testing.T) {
 	}
 }
 
+// The accept gate's queue waits on the sockListener's pollable duplicate
+// instead of making one more: a wait ends when a client is queued (and the
+// connection is still there to accept), and closing the listener ends a
+// wait.
+func TestAcceptQueueWaitsOnTheSockListenersDuplicate(t *testing.T) {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	sl := fastAccept(l).(*sockListener)
+	defer sl.Close()
+	q := newAcceptQueue(sl)
+
+	waited := make(chan error, 1)
+	go func() { waited <- q.wait() }()
+	time.Sleep(20 * time.Millisecond)
+	client, err := net.Dial("tcp4", l.Addr().String())
+	require.NoError(t, err)
+	defer client.Close()
+	select {
+	case err := <-waited:
+		require.NoError(t, err)
+	case <-time.After(3 * time.Second):
+		t.Fatal("a queued connection did not end the wait")
+	}
+	assert.Nil(t, q.watch, "no second duplicate of the listening socket")
+	assert.True(t, q.queued())
+	c, err := sl.Accept()
+	require.NoError(t, err)
+	c.Close()
+	assert.False(t, q.queued())
+
+	go func() { waited <- q.wait() }()
+	time.Sleep(20 * time.Millisecond)
+	require.NoError(t, sl.Close())
+	select {
+	case err := <-waited:
+		assert.Error(t, err)
+	case <-time.After(3 * time.Second):
+		t.Fatal("closing the listener did not end the wait")
+	}
+	q.close() // owns nothing: must not fail
+}
+
 // A unix listener is served as it is.
 func TestFastAcceptLeavesUnixListenersAlone(t *testing.T) {
 	l, err := net.Listen("unix", filepath.Join(t.TempDir(), "s"))
