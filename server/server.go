@@ -235,16 +235,8 @@ func (q *acceptQueue) wait() error {
 
 // startWatch duplicates the listening socket into a pollable file.
 func (q *acceptQueue) startWatch() {
-	dup := -1
-	q.lrc.Control(func(fd uintptr) { dup, _ = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) })
-	if dup < 0 {
-		q.noWatch = true
-		return
-	}
-	w := os.NewFile(uintptr(dup), "accept-queue") // non-blocking like the listener: pollable
-	rc, err := w.SyscallConn()
+	w, rc, err := pollableDup(q.lrc, "accept-queue")
 	if err != nil {
-		w.Close()
 		q.noWatch = true
 		return
 	}

@@ -61,7 +61,6 @@ func fastAccept(l net.Listener) net.Listener {
 	if err != nil {
 		return l
 	}
-	dup := -1
 	var serr error
 	err = lrc.Control(func(fd uintptr) {
 		for _, o := range [...]struct{ level, opt, v int }{
@@ -75,18 +74,37 @@ func fastAccept(l net.Listener) net.Listener {
 				return
 			}
 		}
-		dup, serr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
 	})
 	if err != nil || serr != nil {
 		return l // accepted sockets would miss an option: let Go set them
 	}
-	f := os.NewFile(uintptr(dup), "tcp-listener") // non-blocking like the listener: pollable
-	rc, err := f.SyscallConn()
+	f, rc, err := pollableDup(lrc, "tcp-listener")
 	if err != nil {
-		f.Close()
 		return l
 	}
 	return &sockListener{TCPListener: tl, f: f, rc: rc, addr: addr, wild: addr.IP.IsUnspecified()}
+}
+
+// pollableDup duplicates a listening socket into an *os.File, which puts
+// it in the runtime's poller (it is non-blocking like the listener), so
+// that its RawConn can wait for a queued connection; a listener's own
+// RawConn cannot.
+func pollableDup(lrc syscall.RawConn, name string) (*os.File, syscall.RawConn, error) {
+	dup := -1
+	var derr error
+	if err := lrc.Control(func(fd uintptr) { dup, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return nil, nil, err
+	}
+	if derr != nil {
+		return nil, nil, os.NewSyscallError("fcntl", derr)
+	}
+	f := os.NewFile(uintptr(dup), name)
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, rc, nil
 }
 
 // Accept waits for a connection (honouring SetDeadline) and wraps its
