@@ -311,7 +311,8 @@ func TestRealListeners(t *testing.T) {
 			// tell the race detector that the response orders them.
 			var remote atomic.Pointer[net.Addr]
 			serveReal(t, Config{}, func(w *ResponseWriter, r *Request) {
-				remote.Store(&r.RemoteAddr)
+				a := r.RemoteAddr // a copy: the Request is reused after the handler
+				remote.Store(&a)
 				echoHandler(w, r)
 			}, l)
 			tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -16,13 +17,14 @@ import (
 // before its first read: accept4, epoll_ctl, getsockname and five
 // setsockopt (TCP_NODELAY and four for keep-alive probes, which the
 // standard library sets on every accepted socket and which an inherited
-// listener cannot turn off). Linux copies those options from the listening
-// socket to the sockets it accepts, so sockListener sets them once on the
-// listener and accepts with accept4 itself: accept4, fcntl (os.NewFile
-// checks the descriptor is non-blocking) and epoll_ctl, plus getsockname
-// only when the listener is bound to a wildcard address. Under Connection:
-// close, one connection per request, that is a third of a request's
-// system calls.
+// listener cannot turn off), and one more epoll_ctl when it is closed.
+// Linux copies those options from the listening socket to the sockets it
+// accepts, so sockListener sets them once on the listener and accepts with
+// accept4 itself (plus getsockname only when the listener is bound to a
+// wildcard address), and sockConn enters the runtime's poller only when it
+// has to wait (see sockConn). Under Connection: close, one connection per
+// request whose bytes are already queued at accept, a connection costs
+// accept4, read, write and close.
 
 // Keep-alive probes as the standard library sets them on accepted
 // connections (net.ListenConfig's defaults).
@@ -145,13 +147,7 @@ func (l *sockListener) Accept() (net.Conn, error) {
 			local = tcpAddr(lsa)
 		}
 	}
-	f := os.NewFile(uintptr(nfd), "tcp") // registers the socket with the poller
-	rc, err := f.SyscallConn()
-	if err != nil {
-		f.Close()
-		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.addr, Err: err}
-	}
-	return &sockConn{f: f, rc: rc, local: local, remote: tcpAddr(sa)}, nil
+	return &sockConn{fd: nfd, local: local, remote: tcpAddr(sa)}, nil
 }
 
 // Close closes the listener and ends a waiting Accept.
@@ -180,17 +176,139 @@ func tcpAddr(sa syscall.Sockaddr) *net.TCPAddr {
 	return &net.TCPAddr{}
 }
 
-// sockConn is an accepted TCP socket served through an *os.File (which
-// gives it the runtime poller and deadlines). Its errors read like
+// sockConn is an accepted TCP socket (non-blocking). Its errors read like
 // net.TCPConn's: *net.OpError, net.ErrClosed once closed.
+//
+// It enters the runtime's poller, as an *os.File that gives it waiting and
+// deadlines, only when a read or write would block. Until then it is used
+// directly with raw system calls, deadlines are kept here, and mu keeps
+// Close from freeing the descriptor (for the next accepted socket to reuse)
+// while another goroutine uses it. Why: under Connection: close the request
+// is usually queued at accept and the response fits the socket's buffer, so
+// the connection never waits, and entering the poller would cost it three
+// system calls of seven (fcntl and epoll_ctl in os.NewFile, epoll_ctl on
+// close) plus a runtime timer per deadline. A kept-alive connection enters
+// it when it waits for its second request.
 type sockConn struct {
-	f             *os.File
-	rc            syscall.RawConn
+	fd            int
 	local, remote *net.TCPAddr
+	polled        atomic.Pointer[polledSocket] // set once, on first wait
+
+	closed atomic.Bool // set once, by Close
+
+	mu       sync.Mutex // guards fd's use before polled is set, and rdl, wdl
+	rdl, wdl time.Time  // deadlines, applied on entering the poller
 }
 
+// polledSocket is a sockConn's socket in the runtime's poller.
+type polledSocket struct {
+	f  *os.File
+	rc syscall.RawConn
+}
+
+// poll puts the socket in the poller unless it is there. mu: held.
+func (c *sockConn) poll() (*polledSocket, error) {
+	if p := c.polled.Load(); p != nil {
+		return p, nil
+	}
+	if c.closed.Load() {
+		return nil, net.ErrClosed
+	}
+	f := os.NewFile(uintptr(c.fd), "tcp") // fcntl, epoll_ctl; owns fd from here
+	rc, err := f.SyscallConn()
+	if err != nil { // only for a nil *os.File
+		return nil, err
+	}
+	if !c.rdl.IsZero() {
+		f.SetReadDeadline(c.rdl)
+	}
+	if !c.wdl.IsZero() {
+		f.SetWriteDeadline(c.wdl)
+	}
+	p := &polledSocket{f: f, rc: rc}
+	c.polled.Store(p)
+	return p, nil
+}
+
+// pollNow puts the socket in the poller unless it is there.
+func (c *sockConn) pollNow() (*polledSocket, error) {
+	if p := c.polled.Load(); p != nil {
+		return p, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.poll()
+}
+
+// direct calls fn (a RawConn callback: false means "would block") with the
+// descriptor outside the poller, failing as the poller would once closed
+// or past the deadline dl. It returns the poller's socket to wait in when
+// fn would block (the socket enters it then) or was already there (fn not
+// called); nil when fn is done.
+func (c *sockConn) direct(fn func(fd uintptr) bool, dl *time.Time) (*polledSocket, error) {
+	if p := c.polled.Load(); p != nil {
+		return p, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p := c.polled.Load(); p != nil {
+		return p, nil
+	}
+	if c.closed.Load() {
+		return nil, net.ErrClosed
+	}
+	if dl != nil && !dl.IsZero() && !time.Now().Before(*dl) {
+		return nil, os.ErrDeadlineExceeded
+	}
+	if fn(uintptr(c.fd)) {
+		return nil, nil
+	}
+	return c.poll()
+}
+
+// sockRaw is a sockConn as its syscall.RawConn: calls run directly until
+// one would block, then in the poller.
+type sockRaw sockConn
+
+func (r *sockRaw) Control(fn func(fd uintptr)) error {
+	c := (*sockConn)(r)
+	p, err := c.direct(func(fd uintptr) bool { fn(fd); return true }, nil)
+	if p == nil || err != nil {
+		return err
+	}
+	return p.rc.Control(fn)
+}
+
+func (r *sockRaw) Read(fn func(fd uintptr) bool) error {
+	c := (*sockConn)(r)
+	p, err := c.direct(fn, &c.rdl)
+	if p == nil || err != nil {
+		return err
+	}
+	return p.rc.Read(fn)
+}
+
+func (r *sockRaw) Write(fn func(fd uintptr) bool) error {
+	c := (*sockConn)(r)
+	p, err := c.direct(fn, &c.wdl)
+	if p == nil || err != nil {
+		return err
+	}
+	return p.rc.Write(fn)
+}
+
+func (c *sockConn) raw() *sockRaw { return (*sockRaw)(c) }
+
+// Read and Write serve TLS, HTTP/2 and other users of the net.Conn, which
+// wait anyway (a handshake, a multiplexed stream) and get the standard
+// library's path: the socket enters the poller at the first call. Plain
+// HTTP/1.1 goes through rawSocket over SyscallConn instead.
 func (c *sockConn) Read(b []byte) (int, error) {
-	n, err := c.f.Read(b)
+	n, err := 0, error(nil)
+	var p *polledSocket
+	if p, err = c.pollNow(); err == nil {
+		n, err = p.f.Read(b)
+	}
 	if err != nil && err != io.EOF {
 		err = c.opError("read", err)
 	}
@@ -198,7 +316,11 @@ func (c *sockConn) Read(b []byte) (int, error) {
 }
 
 func (c *sockConn) Write(b []byte) (int, error) {
-	n, err := c.f.Write(b)
+	n, err := 0, error(nil)
+	var p *polledSocket
+	if p, err = c.pollNow(); err == nil {
+		n, err = p.f.Write(b)
+	}
 	if err != nil {
 		err = c.opError("write", err)
 	}
@@ -206,7 +328,20 @@ func (c *sockConn) Write(b []byte) (int, error) {
 }
 
 func (c *sockConn) Close() error {
-	if err := c.f.Close(); err != nil {
+	c.mu.Lock() // no direct call is using fd
+	p := c.polled.Load()
+	closed := c.closed.Swap(true)
+	c.mu.Unlock()
+	var err error
+	switch {
+	case p != nil:
+		err = p.f.Close()
+	case closed:
+		err = net.ErrClosed
+	default:
+		err = syscall.Close(c.fd)
+	}
+	if err != nil {
 		return c.opError("close", err)
 	}
 	return nil
@@ -215,7 +350,7 @@ func (c *sockConn) Close() error {
 // CloseWrite shuts down the sending side (lingering close).
 func (c *sockConn) CloseWrite() error {
 	var serr error
-	if err := c.rc.Control(func(fd uintptr) { serr = unix.Shutdown(int(fd), unix.SHUT_WR) }); err != nil {
+	if err := c.raw().Control(func(fd uintptr) { serr = unix.Shutdown(int(fd), unix.SHUT_WR) }); err != nil {
 		return c.opError("close", err)
 	}
 	if serr != nil {
@@ -226,13 +361,46 @@ func (c *sockConn) CloseWrite() error {
 
 func (c *sockConn) LocalAddr() net.Addr                { return c.local }
 func (c *sockConn) RemoteAddr() net.Addr               { return c.remote }
-func (c *sockConn) SetDeadline(t time.Time) error      { return c.f.SetDeadline(t) }
-func (c *sockConn) SetReadDeadline(t time.Time) error  { return c.f.SetReadDeadline(t) }
-func (c *sockConn) SetWriteDeadline(t time.Time) error { return c.f.SetWriteDeadline(t) }
+func (c *sockConn) SetReadDeadline(t time.Time) error  { return c.setDeadline(t, true, false) }
+func (c *sockConn) SetWriteDeadline(t time.Time) error { return c.setDeadline(t, false, true) }
+func (c *sockConn) SetDeadline(t time.Time) error      { return c.setDeadline(t, true, true) }
+
+// setDeadline sets the read and/or write deadline: on the poller's socket
+// once there, else kept for direct calls and for entering the poller.
+func (c *sockConn) setDeadline(t time.Time, read, write bool) error {
+	p := c.polled.Load()
+	if p == nil {
+		c.mu.Lock()
+		if p = c.polled.Load(); p == nil {
+			closed := c.closed.Load()
+			if !closed {
+				if read {
+					c.rdl = t
+				}
+				if write {
+					c.wdl = t
+				}
+			}
+			c.mu.Unlock()
+			if closed {
+				return c.opError("set deadline", net.ErrClosed)
+			}
+			return nil
+		}
+		c.mu.Unlock()
+	}
+	switch {
+	case read && write:
+		return p.f.SetDeadline(t)
+	case read:
+		return p.f.SetReadDeadline(t)
+	}
+	return p.f.SetWriteDeadline(t)
+}
 
 // SyscallConn is the socket's RawConn (rawSocket reads and writes through
 // it).
-func (c *sockConn) SyscallConn() (syscall.RawConn, error) { return c.rc, nil }
+func (c *sockConn) SyscallConn() (syscall.RawConn, error) { return c.raw(), nil }
 
 // ReadFrom sends a file with sendfile(2), as net.TCPConn does (the
 // ResponseWriter's sendfile path hands it an *io.LimitedReader over an
@@ -257,7 +425,7 @@ func (c *sockConn) ReadFrom(r io.Reader) (int64, error) {
 	var sent int64
 	var werr, serr error
 	rerr := src.Control(func(in uintptr) {
-		werr = c.rc.Write(func(out uintptr) bool {
+		werr = c.raw().Write(func(out uintptr) bool {
 			for remain > 0 {
 				n, err := unix.Sendfile(int(out), int(in), nil, int(min(remain, 1<<30)))
 				if n > 0 {
@@ -302,7 +470,7 @@ func (c *sockConn) opError(op string, err error) error {
 	if errors.As(err, &pe) {
 		err = pe.Err
 	}
-	if errors.Is(err, os.ErrClosed) {
+	if errors.Is(err, os.ErrClosed) || c.closed.Load() { // the poller's "use of closed file" too
 		err = net.ErrClosed
 	}
 	return &net.OpError{Op: op, Net: "tcp", Source: c.local, Addr: c.remote, Err: err}

@@ -235,3 +235,79 @@ func TestSockConnReadFromBrokenPipe(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET), "%v", err)
 }
+
+// A connection whose request is already queued and whose response fits
+// the socket buffer is read, answered and closed with direct system calls:
+// it never enters the runtime's poller (no fcntl, no epoll_ctl).
+func TestSockConnServedWithoutWaitingStaysOutOfThePoller(t *testing.T) {
+	_, client, c := fastPair(t, "tcp4", "127.0.0.1:0", "127.0.0.1")
+	_, err := client.Write([]byte("ping"))
+	require.NoError(t, err)
+	rc, err := c.SyscallConn()
+	require.NoError(t, err)
+	rs := &rawSocket{rc: rc}
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(5*time.Second)))
+	buf := make([]byte, 16)
+	var n int
+	require.Eventually(t, func() bool { // the bytes may still be in flight on loopback
+		n, err = rs.Read(buf)
+		return n > 0 || err != nil
+	}, 5*time.Second, time.Millisecond)
+	require.NoError(t, err)
+	assert.Equal(t, "ping", string(buf[:n]))
+	_, err = rs.Write([]byte("pong"))
+	require.NoError(t, err)
+	assert.Nil(t, c.polled.Load(), "nothing waited: the socket is not in the poller")
+	require.NoError(t, c.Close())
+
+	client.SetReadDeadline(time.Now().Add(3 * time.Second))
+	b, err := io.ReadAll(client)
+	require.NoError(t, err)
+	assert.Equal(t, "pong", string(b))
+	_, err = rs.Read(buf)
+	assert.ErrorIs(t, err, net.ErrClosed)
+	assert.ErrorIs(t, c.Close(), net.ErrClosed)
+}
+
+// A read with nothing queued enters the poller and waits there, under the
+// deadline set before it; a deadline already past fails at once; Close
+// from another goroutine ends a wait.
+func TestSockConnWaitsInThePollerWithItsDeadlines(t *testing.T) {
+	_, client, c := fastPair(t, "tcp4", "127.0.0.1:0", "127.0.0.1")
+	rc, err := c.SyscallConn()
+	require.NoError(t, err)
+	rs := &rawSocket{rc: rc}
+	buf := make([]byte, 16)
+
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(-time.Second)))
+	_, err = rs.Read(buf)
+	assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	assert.Nil(t, c.polled.Load(), "a past deadline fails before any system call")
+
+	start := time.Now()
+	require.NoError(t, c.SetReadDeadline(start.Add(50*time.Millisecond)))
+	_, err = rs.Read(buf)
+	assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	assert.GreaterOrEqual(t, time.Since(start), 40*time.Millisecond, "waited for the deadline")
+	require.NotNil(t, c.polled.Load(), "the wait entered the poller")
+
+	require.NoError(t, c.SetReadDeadline(time.Time{}))
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		client.Write([]byte("x"))
+	}()
+	n, err := rs.Read(buf)
+	require.NoError(t, err)
+	assert.Equal(t, "x", string(buf[:n]))
+
+	done := make(chan error, 1)
+	go func() { _, err := c.Read(buf); done <- err }()
+	time.Sleep(20 * time.Millisecond)
+	require.NoError(t, c.Close())
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, net.ErrClosed)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not end the wait")
+	}
+}
