@@ -24,10 +24,10 @@ type conn struct {
 	state atomic.Int32 // ConnState; see setState
 	since atomic.Int64 // unix nanos when it became New or Idle (Shutdown's grace)
 
-	// pendingOn: counted in Server.pending until its first request starts,
+	// pending: counted in Server.pending until its first request starts,
 	// it closes, or pendingWindow passes (a silent client must not keep the
-	// worker from accepting).
-	pendingOn    atomic.Bool
+	// worker from accepting); nil when not counted.
+	pending      *pendingMark
 	pendingTimer *time.Timer
 	isTLS        bool
 	// kept: counted in Config.KeptConns (from its first keep-alive until it
@@ -112,17 +112,37 @@ func (c *conn) setState(s ConnState) {
 	c.srv.stateHook(c.rwc, s)
 }
 
-// markPending counts c as just accepted (see pendingOn).
+// markPending counts c as just accepted (see pending).
 func (c *conn) markPending() {
-	c.pendingOn.Store(true)
+	m := &pendingMark{srv: c.srv}
+	m.on.Store(true)
 	c.srv.pending.Add(1)
-	c.pendingTimer = time.AfterFunc(pendingWindow, c.unpend)
+	c.pending = m
+	c.pendingTimer = time.AfterFunc(pendingWindow, m.clear)
 }
 
 // unpend stops counting c as pending; safe to call more than once.
 func (c *conn) unpend() {
-	if c.pendingOn.CompareAndSwap(true, false) {
-		c.srv.pending.Add(-1)
+	if c.pending != nil {
+		c.pending.clear()
+		c.pending = nil
+	}
+}
+
+// pendingMark counts one connection in Server.pending until cleared. It is
+// an object of its own, not a field of the pooled conn, because the
+// pendingWindow timer may fire just as the connection closes: Stop then
+// cannot hold back its callback, which may run after the conn has been
+// released (nil srv: a worker crashed on it under Connection: close) or
+// reused for another connection (whose count it would clear).
+type pendingMark struct {
+	srv *Server
+	on  atomic.Bool
+}
+
+func (m *pendingMark) clear() {
+	if m.on.CompareAndSwap(true, false) {
+		m.srv.pending.Add(-1)
 	}
 }
 

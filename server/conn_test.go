@@ -688,3 +688,30 @@ func TestKeptConnsCountsConnectionsKeptAlive(t *testing.T) {
 	c.Close()
 	eventually(0, "uncounted when the client closes it")
 }
+
+// The pendingWindow timer's callback may run after its connection closed,
+// was released and its pooled conn reused: it must neither crash (the
+// released conn has no server) nor clear the next connection's count.
+func TestLatePendingTimerLeavesTheNextConnectionAlone(t *testing.T) {
+	srv := New(Config{}, nil)
+	p1, p2 := net.Pipe()
+	defer p2.Close()
+	c := newConn(srv, p1)
+	c.markPending()
+	late := c.pending
+	c.pendingTimer.Stop() // as if it had fired already: its callback is "late"
+	c.close()
+	c.release()
+	assert.Zero(t, srv.pending.Load())
+
+	q1, q2 := net.Pipe()
+	defer q1.Close()
+	defer q2.Close()
+	next := newConn(srv, q1)
+	next.markPending()
+	require.NotPanics(t, late.clear)
+	assert.Equal(t, int32(1), srv.pending.Load(), "the next connection is still pending")
+	next.unpend()
+	assert.Zero(t, srv.pending.Load())
+	next.release()
+}
