@@ -744,3 +744,76 @@ func TestProcessQUITWaitsForPythonBeforeFinalising(t *testing.T) {
 		assert.NotContains(t, log, crash)
 	}
 }
+
+// Kept-alive connections that all landed on one worker are spread over
+// both while the clients keep using them: the busier worker ends a few of
+// them (Connection: close after a response) and the clients' new
+// connections go to the other. Here one worker is stopped while 12
+// connections arrive, so the other takes them all; each client then sends
+// requests on its connection, reconnecting when told to close.
+func TestKeptConnectionsAreShedToTheWorkerWithFewer(t *testing.T) {
+	s := procStart(t, "", 2)
+	workers := procChildren(s.Cmd.Process.Pid)
+	require.Len(t, workers, 2)
+	slow := workers[0]
+	require.NoError(t, syscall.Kill(slow, syscall.SIGSTOP))
+	t.Cleanup(func() { syscall.Kill(slow, syscall.SIGCONT) })
+
+	type client struct {
+		c   net.Conn
+		br  *bufio.Reader
+		pid int
+	}
+	dial := func() *client {
+		c, err := net.DialTimeout("tcp", s.Addr, 3*time.Second)
+		require.NoError(t, err)
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		return &client{c: c, br: bufio.NewReader(c)}
+	}
+	// get sends one request and reads its answer; the client reconnects
+	// when the response ends the connection.
+	closes := 0
+	get := func(cl *client) {
+		_, err := io.WriteString(cl.c, "GET /pid HTTP/1.1\r\nHost: t\r\n\r\n")
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(cl.br, nil)
+		require.NoError(t, err)
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		var r procReply
+		require.NoError(t, json.Unmarshal(b, &r), "body %q", b)
+		cl.pid = r.Pid
+		if resp.Close {
+			closes++
+			cl.c.Close()
+			*cl = *dial()
+		}
+	}
+	clients := make([]*client, 12)
+	for i := range clients {
+		clients[i] = dial()
+		get(clients[i])
+		require.NotEqual(t, slow, clients[i].pid, "a stopped worker answered")
+	}
+	require.NoError(t, syscall.Kill(slow, syscall.SIGCONT))
+	t.Cleanup(func() {
+		for _, cl := range clients {
+			cl.c.Close()
+		}
+	})
+
+	onSlow := 0
+	for round := 0; round < 60 && onSlow < 4; round++ {
+		time.Sleep(15 * time.Millisecond) // past the rate limit of one shed per 10 ms
+		onSlow = 0
+		for _, cl := range clients {
+			get(cl)
+			if cl.pid == slow {
+				onSlow++
+			}
+		}
+	}
+	t.Logf("%d connections ended by the server; %d of 12 clients on the worker that had none", closes, onSlow)
+	assert.GreaterOrEqual(t, onSlow, 4, "kept connections moved to the worker with fewer")
+	assert.LessOrEqual(t, closes, 12, "no churn beyond what evens the split")
+}

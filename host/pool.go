@@ -40,6 +40,7 @@ type pool struct {
 
 	board            *board.Board // kept-alive connections of every worker; nil: no balancing
 	balanceRestUntil atomic.Int64 // unix nanos: no deferring to siblings before
+	lastShed         atomic.Int64 // unix nanos of the last kept connection shed
 	rec              *metrics.Recorder
 
 	// afterRequest is called after each request, with the number of
@@ -240,6 +241,31 @@ func (p *pool) acceptGate(g server.Gate) (accept, overdue bool) {
 		}
 	}
 	return true, false
+}
+
+// Shedding kept-alive connections: a worker with at least shedMargin more
+// kept connections than a sibling closes one of them after its response,
+// at most one per shedInterval. Why: a burst of new connections (a proxy
+// filling its pool, a load generator starting) lands unevenly when every
+// worker is busy (the gate gives way and one worker drains the queue), and
+// kept-alive clients do not reconnect by themselves, so the split would
+// last as long as they do: the busier worker's clients wait longer for
+// every request (p99) while the other worker's wait less. The client
+// reconnects at once (Connection: close is part of HTTP/1.1), and the
+// accept gate sends the new connection to the worker with fewer.
+const (
+	shedMargin   = 4
+	shedInterval = 10 * time.Millisecond
+)
+
+// shedKept implements server.Config.ShedKept.
+func (p *pool) shedKept() bool {
+	if p.board == nil || !p.board.Excess(shedMargin) {
+		return false
+	}
+	now := time.Now().UnixNano()
+	last := p.lastShed.Load()
+	return now-last >= int64(shedInterval) && p.lastShed.CompareAndSwap(last, now)
 }
 
 // publishFull tells the siblings whether the worker is full, given the

@@ -208,3 +208,31 @@ func gateOpensWithin(p *pool, pending func() int, d time.Duration) bool {
 		return false
 	}
 }
+
+// A worker sheds a kept-alive connection only while it holds at least
+// shedMargin more than a sibling, and at most one per shedInterval.
+func TestShedKeptOnlyWhenUnevenAndAtMostOnePerInterval(t *testing.T) {
+	m, err := board.Create(2)
+	require.NoError(t, err)
+	defer m.Close()
+	open := func(slot int) *board.Board {
+		fd, err := unix.Dup(int(m.File().Fd()))
+		require.NoError(t, err)
+		b, err := board.Open(fd, slot)
+		require.NoError(t, err)
+		t.Cleanup(func() { b.Close() })
+		return b
+	}
+	mine, sibling := open(0), open(1)
+	p := &pool{board: mine}
+	mine.Join(shedMargin + 1)
+	sibling.Join(shedMargin - 1)
+	assert.False(t, p.shedKept(), "two apart: even enough")
+	sibling.Add(-1)
+	sibling.Add(-1)
+	assert.True(t, p.shedKept(), "shedMargin apart")
+	assert.False(t, p.shedKept(), "again at once: rate-limited")
+	p.lastShed.Store(time.Now().Add(-shedInterval).UnixNano())
+	assert.True(t, p.shedKept(), "after shedInterval")
+	assert.False(t, (&pool{}).shedKept(), "no board: never")
+}

@@ -111,6 +111,7 @@ func runWorker(cfg *config.Config, elog *logs.ErrorLog) int {
 	if b := ctl.Board(); b != nil {
 		p.board = b
 		scfg.KeptConns = b.Add
+		scfg.ShedKept = p.shedKept
 	}
 	if cfg.CertFile != "" {
 		// A HUP starts new workers, which read the certificate afresh.

@@ -161,6 +161,13 @@ type Config struct {
 	// from the connection's goroutine; it must not block.
 	KeptConns func(delta int)
 
+	// ShedKept, when set, is asked before each HTTP/1.1 response on a
+	// connection counted in KeptConns; true makes it the connection's last
+	// response (Connection: close), so that the client's next connection
+	// can go to a worker with fewer. Called from the connection's
+	// goroutine; it must not block.
+	ShedKept func() bool
+
 	// ConnState, when set, is called on every connection state change (see
 	// ConnState), from the connection's goroutine (or Shutdown's). It must
 	// not block.

@@ -155,6 +155,13 @@ func (c *conn) markKept() {
 	}
 }
 
+// shed reports whether c, a kept connection, should close after this
+// response (see Config.ShedKept). Never while the client's next request
+// has already arrived (pipelined): it would go unanswered.
+func (c *conn) shed() bool {
+	return c.kept && c.srv.cfg.ShedKept != nil && c.br.Buffered() == 0 && c.srv.cfg.ShedKept()
+}
+
 // unmarkKept stops counting c in Config.KeptConns (it is closing).
 func (c *conn) unmarkKept() {
 	if c.kept {

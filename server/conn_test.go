@@ -715,3 +715,45 @@ func TestLatePendingTimerLeavesTheNextConnectionAlone(t *testing.T) {
 	assert.Zero(t, srv.pending.Load())
 	next.release()
 }
+
+// ShedKept is asked before each response on a kept connection (not on its
+// first, which is not kept yet); true makes that response the last, with
+// Connection: close, and the server closes the connection after it.
+func TestShedKeptEndsAKeptConnectionAfterItsResponse(t *testing.T) {
+	var asked, shed atomic.Int32
+	ts := newTestServer(t, Config{
+		KeptConns: func(int) {},
+		ShedKept: func() bool {
+			asked.Add(1)
+			return shed.Load() == 1
+		},
+	}, okHandler)
+	c := ts.dial()
+	c.Write([]byte(get))
+	first := readUntil(t, c, "ok")
+	assert.NotContains(t, first, "Connection: close")
+	assert.Zero(t, asked.Load(), "the first response is on a connection not kept yet")
+	c.Write([]byte(get))
+	readUntil(t, c, "ok")
+	assert.Equal(t, int32(1), asked.Load())
+
+	shed.Store(1)
+	c.Write([]byte(get))
+	last := readUntil(t, c, "ok")
+	assert.Contains(t, last, "Connection: close")
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	_, err := c.Read(make([]byte, 1))
+	assert.ErrorIs(t, err, io.EOF, "the server closed the connection after it")
+
+	// Pipelined: the second request is already there when the first is
+	// answered, so the first does not end the connection.
+	c = ts.dial()
+	c.Write([]byte(get))
+	readUntil(t, c, "ok")
+	c.Write([]byte(get + get))
+	both := readUntil(t, c, "ok")
+	for strings.Count(both, "ok") < 2 {
+		both += readUntil(t, c, "ok")
+	}
+	assert.Equal(t, 1, strings.Count(both, "Connection: close"), "only the last of the pipelined responses closes")
+}

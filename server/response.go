@@ -394,7 +394,7 @@ func (w *ResponseWriter) buildHead(finalLen int64) {
 		lengthKnown = false
 		w.closeAfter = true // HTTP/1.0: the body ends when the connection closes
 	}
-	if req.Close || w.appClose || c.srv.shuttingDown() || c.body.err != nil || c.srv.cfg.KeepAliveTimeout < 0 {
+	if req.Close || w.appClose || c.srv.shuttingDown() || c.body.err != nil || c.srv.cfg.KeepAliveTimeout < 0 || c.shed() {
 		w.closeAfter = true
 	}
 	if c.body.undrainable(drainMax) {

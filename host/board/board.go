@@ -162,6 +162,21 @@ func (b *Board) Prefers(margin int) bool {
 	return false
 }
 
+// Excess reports whether a present sibling has at least margin fewer
+// connections than this worker, whatever either's full flag.
+func (b *Board) Excess(margin int) bool {
+	mine := b.slots[b.self].Load()
+	if mine <= 0 {
+		return false
+	}
+	for i := range b.slots {
+		if v := b.slots[i].Load(); i != b.self && v > 0 && v>>1+int32(margin) <= mine>>1 {
+			return true
+		}
+	}
+	return false
+}
+
 // Close unmaps the board (and closes the master's file).
 func (b *Board) Close() error {
 	if b.file != nil {

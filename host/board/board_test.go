@@ -109,3 +109,22 @@ func TestOpenRejectsSlotOutOfRange(t *testing.T) {
 	_, err = Open(fd, 2)
 	assert.ErrorContains(t, err, "out of range")
 }
+
+// Excess compares counts only: a full sibling with fewer connections
+// counts, an absent one does not.
+func TestExcessComparesCountsWhateverTheFullFlags(t *testing.T) {
+	m := newMaster(t, 4)
+	a, b := worker(t, m, 0), worker(t, m, 2)
+	a.Join(6)
+	assert.False(t, a.Excess(4), "alone")
+	b.Join(2)
+	b.SetFull(true)
+	assert.True(t, a.Excess(4), "6 against 2")
+	assert.False(t, b.Excess(4))
+	a.SetFull(false)
+	b.Add(1)
+	assert.False(t, a.Excess(4), "6 against 3: within the margin")
+	b.Leave()
+	b.Add(-3)
+	assert.False(t, a.Excess(4), "a sibling that left is not counted")
+}
