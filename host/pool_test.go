@@ -96,18 +96,7 @@ func TestAcceptGateDrainingSkipsTheRoomWait(t *testing.T) {
 // with room while this worker is full. A worker with room waits at most
 // balanceMaxWait, then stops deferring for a while.
 func TestAcceptGateDefersToABetterPlacedSibling(t *testing.T) {
-	m, err := board.Create(4)
-	require.NoError(t, err)
-	defer m.Close()
-	open := func(slot int) *board.Board {
-		fd, err := unix.Dup(int(m.File().Fd()))
-		require.NoError(t, err)
-		b, err := board.Open(fd, slot)
-		require.NoError(t, err)
-		t.Cleanup(func() { b.Close() })
-		return b
-	}
-	mine, sibling := open(0), open(1)
+	mine, sibling := siblingBoards(t)
 	p := &pool{slots: make([]slot, 1), freed: make(chan struct{}, 1), board: mine}
 	mine.Join(balanceMargin)
 	sibling.Join(0)
@@ -212,18 +201,7 @@ func gateOpensWithin(p *pool, pending func() int, d time.Duration) bool {
 // A worker sheds a kept-alive connection only while it holds at least
 // shedMargin more than a sibling, and at most one per shedInterval.
 func TestShedKeptOnlyWhenUnevenAndAtMostOnePerInterval(t *testing.T) {
-	m, err := board.Create(2)
-	require.NoError(t, err)
-	defer m.Close()
-	open := func(slot int) *board.Board {
-		fd, err := unix.Dup(int(m.File().Fd()))
-		require.NoError(t, err)
-		b, err := board.Open(fd, slot)
-		require.NoError(t, err)
-		t.Cleanup(func() { b.Close() })
-		return b
-	}
-	mine, sibling := open(0), open(1)
+	mine, sibling := siblingBoards(t)
 	p := &pool{board: mine}
 	mine.Join(shedMargin + 1)
 	sibling.Join(shedMargin - 1)
@@ -235,4 +213,22 @@ func TestShedKeptOnlyWhenUnevenAndAtMostOnePerInterval(t *testing.T) {
 	p.lastShed.Store(time.Now().Add(-shedInterval).UnixNano())
 	assert.True(t, p.shedKept(), "after shedInterval")
 	assert.False(t, (&pool{}).shedKept(), "no board: never")
+}
+
+// siblingBoards creates a board as the master does and opens two of its
+// slots as two workers do, each from its own descriptor of the memfd.
+func siblingBoards(t *testing.T) (mine, sibling *board.Board) {
+	t.Helper()
+	m, err := board.Create(4)
+	require.NoError(t, err)
+	t.Cleanup(func() { m.Close() })
+	open := func(slot int) *board.Board {
+		fd, err := unix.Dup(int(m.File().Fd()))
+		require.NoError(t, err)
+		b, err := board.Open(fd, slot)
+		require.NoError(t, err)
+		t.Cleanup(func() { b.Close() })
+		return b
+	}
+	return open(0), open(1)
 }
