@@ -52,21 +52,13 @@ func rawConnOf(rwc net.Conn) syscall.RawConn {
 }
 
 // Read reads what the socket holds, waiting until it holds something.
-func (s *rawSocket) Read(p []byte) (int, error) { return rawRead(s.rc, p) }
-
-// Write writes all of p (at most rawWriteMax bytes: the caller checks),
-// waiting for room in the socket's buffer when it is full.
-func (s *rawSocket) Write(p []byte) (int, error) { return rawWrite(s.rc, p) }
-
-// rawRead reads what rc's socket holds with one raw read, waiting in the
-// poller until it holds something.
-func rawRead(rc syscall.RawConn, p []byte) (int, error) {
+func (s *rawSocket) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
 	var n uintptr
 	var errno syscall.Errno
-	err := rc.Read(func(fd uintptr) bool {
+	err := s.rc.Read(func(fd uintptr) bool {
 		for {
 			n, _, errno = syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
 			if errno != syscall.EINTR {
@@ -85,15 +77,15 @@ func rawRead(rc syscall.RawConn, p []byte) (int, error) {
 	return int(n), nil
 }
 
-// rawWrite writes all of p to rc's socket with raw writes, waiting in the
-// poller for room in the socket's buffer when it is full.
-func rawWrite(rc syscall.RawConn, p []byte) (int, error) {
+// Write writes all of p (at most rawWriteMax bytes: the caller checks),
+// waiting for room in the socket's buffer when it is full.
+func (s *rawSocket) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
 	done := 0
 	var errno syscall.Errno
-	err := rc.Write(func(fd uintptr) bool {
+	err := s.rc.Write(func(fd uintptr) bool {
 		for done < len(p) {
 			var n uintptr
 			n, _, errno = syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[done])), uintptr(len(p)-done))

@@ -304,11 +304,11 @@ func (c *sockConn) raw() *sockRaw { return (*sockRaw)(c) }
 // library's path: the socket enters the poller at the first call. Plain
 // HTTP/1.1 goes through rawSocket over SyscallConn instead.
 func (c *sockConn) Read(b []byte) (int, error) {
-	n, err := 0, error(nil)
-	var p *polledSocket
-	if p, err = c.pollNow(); err == nil {
-		n, err = p.f.Read(b)
+	p, err := c.pollNow()
+	if err != nil {
+		return 0, c.opError("read", err)
 	}
+	n, err := p.f.Read(b)
 	if err != nil && err != io.EOF {
 		err = c.opError("read", err)
 	}
@@ -316,11 +316,11 @@ func (c *sockConn) Read(b []byte) (int, error) {
 }
 
 func (c *sockConn) Write(b []byte) (int, error) {
-	n, err := 0, error(nil)
-	var p *polledSocket
-	if p, err = c.pollNow(); err == nil {
-		n, err = p.f.Write(b)
+	p, err := c.pollNow()
+	if err != nil {
+		return 0, c.opError("write", err)
 	}
+	n, err := p.f.Write(b)
 	if err != nil {
 		err = c.opError("write", err)
 	}
@@ -368,27 +368,27 @@ func (c *sockConn) SetDeadline(t time.Time) error      { return c.setDeadline(t,
 // setDeadline sets the read and/or write deadline: on the poller's socket
 // once there, else kept for direct calls and for entering the poller.
 func (c *sockConn) setDeadline(t time.Time, read, write bool) error {
-	p := c.polled.Load()
-	if p == nil {
-		c.mu.Lock()
-		if p = c.polled.Load(); p == nil {
-			closed := c.closed.Load()
-			if !closed {
-				if read {
-					c.rdl = t
-				}
-				if write {
-					c.wdl = t
-				}
-			}
-			c.mu.Unlock()
-			if closed {
-				return c.opError("set deadline", net.ErrClosed)
-			}
-			return nil
-		}
-		c.mu.Unlock()
+	if p := c.polled.Load(); p != nil {
+		return p.setDeadline(t, read, write)
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p := c.polled.Load(); p != nil {
+		return p.setDeadline(t, read, write)
+	}
+	if c.closed.Load() {
+		return c.opError("set deadline", net.ErrClosed)
+	}
+	if read {
+		c.rdl = t
+	}
+	if write {
+		c.wdl = t
+	}
+	return nil
+}
+
+func (p *polledSocket) setDeadline(t time.Time, read, write bool) error {
 	switch {
 	case read && write:
 		return p.f.SetDeadline(t)
