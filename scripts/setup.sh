@@ -98,8 +98,8 @@ done
 pkg-config --exists python3-embed ||
 	die "pkg-config cannot find python3-embed (is python3-dev installed?)"
 # The static CPython gohost links by default (pybridge/cgo.go).
-[ -f /usr/lib/python3.11/config-3.11-x86_64-linux-gnu/libpython3.11-pic.a ] ||
-	die "libpython3.11-pic.a is missing (is libpython3.11-dev installed?)"
+[ -f /usr/lib/python3.11/config-3.11-x86_64-linux-gnu/libpython3.11.a ] ||
+	die "libpython3.11.a is missing (is libpython3.11-dev installed?)"
 
 # ver_ge A B: true if version A >= version B.
 ver_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]; }
