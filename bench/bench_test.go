@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -362,5 +363,35 @@ func TestPickRoundShowsTheMedianUnlessARoundWentWrong(t *testing.T) {
 	single := ok(5)
 	if got := pickRound([]*cellResult{single}); got != single || got.RoundsRPS != nil {
 		t.Errorf("one round: shown as is, with no per-round list")
+	}
+}
+
+func TestCopyBinaryMakesAnExecutableCopyOfTheSameBytes(t *testing.T) {
+	dir := t.TempDir()
+	src := dir + "/linked"
+	want := []byte("#!/bin/sh\necho copied\n")
+	if err := os.WriteFile(src, want, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dst := dir + "/gohost"
+	if err := os.WriteFile(dst, []byte("an older, longer binary left from before"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyBinary(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("copy holds %q, want %q", got, want)
+	}
+	out, err := exec.Command(dst).Output()
+	if err != nil || string(out) != "copied\n" {
+		t.Errorf("running the copy: %q, %v", out, err)
+	}
+	if err := copyBinary(dir+"/missing", dir+"/other"); err == nil {
+		t.Error("copying a missing file succeeded")
 	}
 }
