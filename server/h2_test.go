@@ -231,17 +231,23 @@ func TestH2Body(t *testing.T) {
 }
 
 func TestH2BodyLimits(t *testing.T) {
-	errc := make(chan error, 1)
+	// Each handler call reports its request's path with its read error, so
+	// that a failure says which request it came from.
+	type bodyResult struct {
+		path string
+		err  error
+	}
+	results := make(chan bodyResult, 4)
 	var calls atomic.Int32
 	e := newH2Env(t, Config{LimitRequestBody: 1000, BodyPrefetch: -1, BodyReadTimeout: 200 * time.Millisecond,
 		LimitRequestFields: 10}, func(w *ResponseWriter, r *Request) {
 		calls.Add(1)
 		_, err := io.ReadAll(r.Body)
-		errc <- err
+		results <- bodyResult{r.Path, err}
 		w.Start("200 OK", nil)
 	}, true)
 
-	res, _, err := e.do("POST", "/", bytes.NewReader(make([]byte, 1001)))
+	res, _, err := e.do("POST", "/declared-too-large", bytes.NewReader(make([]byte, 1001)))
 	require.NoError(t, err)
 	assert.Equal(t, 413, res.StatusCode, "declared length over the limit")
 	assert.Zero(t, calls.Load())
@@ -252,14 +258,18 @@ func TestH2BodyLimits(t *testing.T) {
 		pw.Write(make([]byte, 600))
 		pw.Close()
 	}()
-	e.do("POST", "/", pr)
-	assert.ErrorIs(t, <-errc, ErrBodyTooLarge, "unknown length over the limit")
+	e.do("POST", "/too-large", pr)
+	got := <-results
+	assert.Equal(t, "/too-large", got.path)
+	assert.ErrorIs(t, got.err, ErrBodyTooLarge, "unknown length over the limit")
 
 	pr, pw = io.Pipe()
 	go pw.Write([]byte("partial")) // and then nothing
 	start := time.Now()
-	go e.do("POST", "/", pr)
-	assert.ErrorIs(t, <-errc, ErrBodyTimeout)
+	go e.do("POST", "/stalled", pr)
+	got = <-results
+	assert.Equal(t, "/stalled", got.path)
+	assert.ErrorIs(t, got.err, ErrBodyTimeout)
 	assert.Less(t, time.Since(start), 2*time.Second)
 	pw.Close()
 
