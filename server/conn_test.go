@@ -246,6 +246,62 @@ func TestShutdownServesRequestArrivingOnIdleConn(t *testing.T) {
 	}
 }
 
+// lateListener's Accept waits until the listener is closed and then
+// returns one connection: accept(2) succeeding as Shutdown closes the
+// listener, the race of a worker stopped under load.
+type lateListener struct {
+	net.Listener
+	conn   net.Conn
+	closed chan struct{}
+	once   sync.Once
+	handed bool
+}
+
+func (l *lateListener) Accept() (net.Conn, error) {
+	<-l.closed
+	if l.handed {
+		return nil, net.ErrClosed
+	}
+	l.handed = true
+	time.Sleep(150 * time.Millisecond) // Shutdown has looked for connections by now
+	return l.conn, nil
+}
+
+func (l *lateListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func TestShutdownServesConnectionAcceptedAsTheListenerCloses(t *testing.T) {
+	inner := listen(t, "tcp", "127.0.0.1:0")
+	defer inner.Close()
+	client, err := net.Dial("tcp", inner.Addr().String())
+	require.NoError(t, err)
+	defer client.Close()
+	server, err := inner.Accept()
+	require.NoError(t, err)
+	_, err = client.Write([]byte(get))
+	require.NoError(t, err)
+
+	l := &lateListener{Listener: inner, conn: server, closed: make(chan struct{})}
+	srv := New(quietConfig(), HandlerFunc(okHandler))
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	time.Sleep(20 * time.Millisecond) // Serve waits in Accept
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	require.NoError(t, srv.Shutdown(ctx))
+	// When Shutdown returns, a worker process exits: the response must
+	// already be out, and the connection closed.
+	client.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	out, _ := io.ReadAll(client)
+	rs := parseResponses(t, string(out))
+	require.Len(t, rs, 1, "response sent before Shutdown returned: %q", out)
+	assert.Equal(t, "ok", rs[0].Body)
+	assert.ErrorIs(t, <-served, ErrServerClosed)
+}
+
 func TestShutdownForceOnContext(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)

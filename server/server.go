@@ -37,6 +37,12 @@ type Server struct {
 	mu        sync.Mutex // guards listeners and conns
 	listeners map[*net.Listener]struct{}
 	conns     map[*conn]struct{}
+
+	// serving counts the Serve loops running. Shutdown waits for them: a
+	// connection that Accept returned as the listener closed is tracked
+	// only after, and would otherwise be left unserved by a process that
+	// exits once Shutdown has seen no connection.
+	serving sync.WaitGroup
 }
 
 // New returns a Server that passes requests to h. Zero fields of cfg get
@@ -305,8 +311,10 @@ func (s *Server) trackListener(l *net.Listener, add bool) bool {
 			return false
 		}
 		s.listeners[l] = struct{}{}
+		s.serving.Add(1) // under mu: before beginShutdown, so before Shutdown's Wait
 	} else {
 		delete(s.listeners, l)
+		s.serving.Done()
 	}
 	return true
 }
@@ -355,17 +363,27 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	lerr := s.beginShutdown()
 	poll := time.NewTicker(100 * time.Millisecond)
 	defer poll.Stop()
+	// No connection left means something only once every Serve loop has
+	// returned (see serving).
+	servingDone := make(chan struct{})
+	go func() {
+		s.serving.Wait()
+		close(servingDone)
+	}()
+	serving := true
 	for {
 		// Every round, so that an HTTP/2 connection that started after
 		// the previous one gets its GOAWAY too.
 		s.h2.goAway()
-		if s.closeIdleConns() {
+		if s.closeIdleConns() && !serving {
 			return lerr
 		}
 		select {
 		case <-ctx.Done():
 			s.closeAllConns()
 			return ctx.Err()
+		case <-servingDone:
+			serving, servingDone = false, nil // nil: never ready again
 		case <-s.connGone:
 		case <-poll.C:
 		}

@@ -130,15 +130,16 @@ func (l *sockListener) Accept() (net.Conn, error) {
 		}
 	})
 	switch {
+	case err == nil && aerr == nil:
+		// Accepted, even if Close came meanwhile: the connection has left
+		// the queue the workers share, so no other worker can take it, and
+		// Serve serves it (Shutdown waits for that).
 	case l.closed.Load():
 		err = net.ErrClosed
-	case err == nil && aerr != nil:
+	case err == nil:
 		err = os.NewSyscallError("accept4", aerr)
 	}
 	if err != nil {
-		if nfd > 0 && aerr == nil { // accepted as the listener closed
-			syscall.Close(nfd)
-		}
 		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.addr, Err: err}
 	}
 	local := l.addr

@@ -311,3 +311,31 @@ func TestSockConnWaitsInThePollerWithItsDeadlines(t *testing.T) {
 		t.Fatal("Close did not end the wait")
 	}
 }
+
+func TestSockListenerReturnsAConnectionAcceptedAsItCloses(t *testing.T) {
+	sl, ok := fastAccept(listen(t, "tcp", "127.0.0.1:0")).(*sockListener)
+	require.True(t, ok)
+	defer sl.Close()
+	client, err := net.Dial("tcp", sl.Addr().String())
+	require.NoError(t, err)
+	defer client.Close()
+
+	// Close landing between accept4 and the check after it: the flag is
+	// set, the socket still open, a connection queued.
+	sl.closed.Store(true)
+	c, err := sl.Accept()
+	require.NoError(t, err, "the connection has left the queue the workers share: it must be served, not dropped")
+	defer c.Close()
+	_, err = client.Write([]byte("x"))
+	require.NoError(t, err)
+	buf := make([]byte, 1)
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	_, err = io.ReadFull(c, buf)
+	require.NoError(t, err)
+	assert.Equal(t, "x", string(buf))
+
+	// Closed for real, with nothing accepted, it says so.
+	require.NoError(t, sl.Close())
+	_, err = sl.Accept()
+	assert.ErrorIs(t, err, net.ErrClosed)
+}
